@@ -1,0 +1,2 @@
+"""Shared layer of audio-repro: audio I/O, features, metrics, training, complexity,
+published-number registry, run bookkeeping and report rendering."""

@@ -1,0 +1,318 @@
+"""Frame-level audio features with every parameter spelled out.
+
+Three extractors, each driven by a frozen config dataclass so that a cache key (see
+:mod:`common.feature_cache`) and a run record capture the whole recipe:
+
+- :func:`psf_mfcc` — python_speech_features MFCC (SwishNet, report 004);
+- :func:`librosa_mfcc` — librosa MFCC (Drossos et al. seed, report 001);
+- :func:`librosa_logmel` — librosa log-mel energies (Drossos et al. paper features).
+
+All return float32 arrays shaped (frames, coefficients): time-major, the layout the Keras
+models consume.
+
+This module must stay importable without TensorFlow/Keras (feature-cache workers import it)
+and imports librosa lazily (``librosa.feature`` takes about 2 s to import here), so that a
+pool running only psf MFCCs does not pay for it. python_speech_features is imported eagerly
+(0.2 s): forked workers then inherit it instead of importing it each.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+import python_speech_features as psf
+
+from common.errors import ConfigError
+
+# Window names accepted by psf_mfcc. python_speech_features takes a callable; a name keeps the
+# config hashable/serialisable. numpy's hamming/hanning are the symmetric forms.
+_PSF_WINDOWS: dict[str, Callable[[int], np.ndarray]] = {
+    "rectangular": lambda n: np.ones((n,)),
+    "hamming": np.hamming,
+    "hann": np.hanning,
+}
+
+
+def _require(cond: bool, cfg: object, field: str, why: str) -> None:
+    if not cond:
+        raise ConfigError(f"{type(cfg).__name__}.{field}={getattr(cfg, field)!r}: {why}")
+
+
+# ---------------------------------------------------------------------------------------------
+# python_speech_features MFCC
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PsfMfccConfig:
+    """Arguments of ``python_speech_features.mfcc`` (v0.6), defaults = SwishNet seed code.
+
+    ``highfreq=None`` means the Nyquist frequency (psf's own rule); ``window`` names the
+    analysis window (psf's default is rectangular, i.e. no window).
+    """
+
+    samplerate: int = 16000
+    winlen: float = 0.025
+    winstep: float = 0.015
+    numcep: int = 20
+    nfilt: int = 32
+    nfft: int = 512
+    lowfreq: float = 0.0
+    highfreq: Optional[float] = None
+    preemph: float = 0.97
+    ceplifter: int = 22
+    append_energy: bool = True
+    window: str = "rectangular"
+
+    def __post_init__(self) -> None:
+        _require(self.samplerate > 0, self, "samplerate", "must be positive")
+        _require(0 < self.winstep, self, "winstep", "must be positive")
+        _require(0 < self.winlen, self, "winlen", "must be positive")
+        # psf silently truncates frames longer than the FFT (it only logs a warning).
+        _require(round(self.winlen * self.samplerate) <= self.nfft, self, "nfft",
+                 f"is shorter than the frame ({self.winlen * self.samplerate:g} samples)")
+        _require(0 < self.numcep <= self.nfilt, self, "numcep", "must be in 1..nfilt")
+        _require(self.window in _PSF_WINDOWS, self, "window",
+                 f"unknown; choose one of {sorted(_PSF_WINDOWS)}")
+        _require(self.highfreq is None or self.lowfreq < self.highfreq <= self.samplerate / 2,
+                 self, "highfreq", "must lie in (lowfreq, samplerate/2]")
+
+
+def psf_mfcc(y: np.ndarray, cfg: PsfMfccConfig) -> np.ndarray:
+    """MFCCs of a mono signal sampled at ``cfg.samplerate``: float32 (frames, numcep).
+
+    Frames: 1 + ceil((n - frame_len) / frame_step), the last frame zero-padded (psf framing).
+    The signal is cast to float64 first: in the SwishNet seed pipeline the signal reaching
+    psf came out of psf's ``deframesig`` (loudness equalisation), which returns float64.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ConfigError(f"psf_mfcc expects a mono 1-D signal, got shape {y.shape}")
+    highfreq = cfg.samplerate / 2 if cfg.highfreq is None else cfg.highfreq
+    feats = psf.mfcc(y.astype(np.float64), samplerate=cfg.samplerate, winlen=cfg.winlen,
+                 winstep=cfg.winstep, numcep=cfg.numcep, nfilt=cfg.nfilt, nfft=cfg.nfft,
+                 lowfreq=cfg.lowfreq, highfreq=highfreq, preemph=cfg.preemph,
+                 ceplifter=cfg.ceplifter, appendEnergy=cfg.append_energy,
+                 winfunc=_PSF_WINDOWS[cfg.window])
+    return np.ascontiguousarray(feats, dtype=np.float32)
+
+
+def psf_num_frames(n_samples: int, cfg: PsfMfccConfig) -> int:
+    """Number of frames psf produces for ``n_samples`` (same rounding as psf's framesig)."""
+    frame_len = int(np.floor(cfg.winlen * cfg.samplerate + 0.5))
+    frame_step = int(np.floor(cfg.winstep * cfg.samplerate + 0.5))
+    if n_samples <= frame_len:
+        return 1
+    return 1 + int(np.ceil((n_samples - frame_len) / frame_step))
+
+
+# ---------------------------------------------------------------------------------------------
+# librosa STFT/mel front end shared by MFCC and log-mel
+# ---------------------------------------------------------------------------------------------
+
+def _check_stft_mel(cfg) -> None:
+    _require(cfg.sr > 0, cfg, "sr", "must be positive")
+    _require(cfg.n_fft > 0, cfg, "n_fft", "must be positive")
+    _require(cfg.hop_length > 0, cfg, "hop_length", "must be positive")
+    _require(0 < cfg.win_length <= cfg.n_fft, cfg, "win_length", "must be in 1..n_fft")
+    _require(cfg.n_mels > 0, cfg, "n_mels", "must be positive")
+    _require(0 <= cfg.fmin < cfg.fmax <= cfg.sr / 2, cfg, "fmax", "must lie in (fmin, sr/2]")
+    _require(cfg.power > 0, cfg, "power", "must be positive")
+
+
+def _mel_power(y: np.ndarray, cfg) -> np.ndarray:
+    """Mel spectrogram (n_mels, frames) with every librosa argument passed explicitly."""
+    import librosa
+
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ConfigError(f"{type(cfg).__name__}: expects a mono 1-D signal, got shape {y.shape}")
+    # dtype float32 is librosa's default mel-basis dtype; spelled out so it cannot drift.
+    return librosa.feature.melspectrogram(
+        y=y, sr=cfg.sr, n_fft=cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length,
+        window=cfg.window, center=cfg.center, pad_mode=cfg.pad_mode, power=cfg.power,
+        n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax, htk=cfg.htk, norm=cfg.mel_norm,
+        dtype=np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# librosa MFCC
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LibrosaMfccConfig:
+    """Every argument behind ``librosa.feature.mfcc(y=..., ...)`` (librosa 0.11), no defaults.
+
+    ``librosa.feature.mfcc`` hides ``power_to_db(ref=1.0, amin=1e-10, top_db=80.0)``; those are
+    the fields ``db_ref``, ``db_amin``, ``db_top_db`` here. ``mel_norm`` is the mel filter
+    normalisation (librosa ``mel_norm``/``norm`` of the filterbank), ``dct_norm`` the DCT's.
+    The input signal's dtype is kept (librosa.load gives float32, as in the seed).
+    """
+
+    sr: int
+    n_mfcc: int
+    n_fft: int
+    hop_length: int
+    win_length: int
+    window: str
+    center: bool
+    pad_mode: str
+    n_mels: int
+    fmin: float
+    fmax: float
+    power: float
+    htk: bool
+    mel_norm: Optional[str]
+    db_ref: float
+    db_amin: float
+    db_top_db: Optional[float]
+    dct_type: int
+    dct_norm: Optional[str]
+    lifter: float
+
+    def __post_init__(self) -> None:
+        _check_stft_mel(self)
+        _require(0 < self.n_mfcc <= self.n_mels, self, "n_mfcc", "must be in 1..n_mels")
+        _require(self.dct_type in (1, 2, 3), self, "dct_type", "must be 1, 2 or 3")
+        _require(self.lifter >= 0, self, "lifter", "must be >= 0")
+
+
+def librosa_mfcc(y: np.ndarray, cfg: LibrosaMfccConfig) -> np.ndarray:
+    """MFCCs as float32 (frames, n_mfcc); frames = 1 + len(y) // hop when ``center``."""
+    import librosa
+
+    mel_db = librosa.power_to_db(_mel_power(y, cfg), ref=cfg.db_ref, amin=cfg.db_amin,
+                                 top_db=cfg.db_top_db)
+    m = librosa.feature.mfcc(S=mel_db, n_mfcc=cfg.n_mfcc, dct_type=cfg.dct_type,
+                             norm=cfg.dct_norm, lifter=cfg.lifter)
+    return np.ascontiguousarray(m.T, dtype=np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# librosa log-mel
+# ---------------------------------------------------------------------------------------------
+
+LOG_SCALES = ("log", "db")
+
+
+@dataclass(frozen=True)
+class LogMelConfig:
+    """Log-mel energies. ``scale="log"``: ln(S + log_offset) (the DCASE/TUT convention of
+    "log mel band energies"); ``scale="db"``: ``librosa.power_to_db(S, ref=db_ref,
+    amin=db_amin, top_db=db_top_db)``. Fields of the unused scale are still part of the key,
+    so set them to ``None`` to keep configs canonical."""
+
+    sr: int
+    n_fft: int
+    hop_length: int
+    win_length: int
+    window: str
+    center: bool
+    pad_mode: str
+    n_mels: int
+    fmin: float
+    fmax: float
+    power: float
+    htk: bool
+    mel_norm: Optional[str]
+    scale: str
+    log_offset: Optional[float]
+    db_ref: Optional[float]
+    db_amin: Optional[float]
+    db_top_db: Optional[float]
+
+    def __post_init__(self) -> None:
+        _check_stft_mel(self)
+        _require(self.scale in LOG_SCALES, self, "scale", f"must be one of {LOG_SCALES}")
+        if self.scale == "log":
+            _require(self.log_offset is not None and self.log_offset > 0, self, "log_offset",
+                     "must be > 0 for scale='log' (log of zero energy)")
+        else:
+            _require(self.db_ref is not None and self.db_amin is not None and self.db_amin > 0,
+                     self, "db_amin", "db_ref and db_amin (> 0) are required for scale='db'")
+
+
+def librosa_logmel(y: np.ndarray, cfg: LogMelConfig) -> np.ndarray:
+    """Log-mel energies as float32 (frames, n_mels)."""
+    mel = _mel_power(y, cfg)
+    if cfg.scale == "log":
+        out = np.log(mel + cfg.log_offset)
+    else:
+        import librosa
+
+        out = librosa.power_to_db(mel, ref=cfg.db_ref, amin=cfg.db_amin, top_db=cfg.db_top_db)
+    return np.ascontiguousarray(out.T, dtype=np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# Presets (what each report / paper used); see shared/specs/*.md §2
+# ---------------------------------------------------------------------------------------------
+
+# SwishNet seed code (Q2/preprocessing.ipynb): psf defaults except numcep/nfilt/winstep.
+# winstep is 15 ms in the code, although the seed text and the paper say 10 ms hop.
+SWISHNET_REPORT_MFCC = PsfMfccConfig(
+    samplerate=16000, winlen=0.025, winstep=0.015, numcep=20, nfilt=32, nfft=512,
+    lowfreq=0.0, highfreq=8000.0, preemph=0.97, ceplifter=22, append_energy=True,
+    window="rectangular")
+
+# SwishNet paper: 25 ms frames with 15 ms overlap -> 10 ms hop; otherwise as the seed code.
+SWISHNET_PAPER_MFCC = PsfMfccConfig(
+    samplerate=16000, winlen=0.025, winstep=0.010, numcep=20, nfilt=32, nfft=512,
+    lowfreq=0.0, highfreq=8000.0, preemph=0.97, ceplifter=22, append_energy=True,
+    window="rectangular")
+
+# Drossos seed, monophonic (UrbanSound8K): librosa.feature.mfcc(y, sr=22050, n_mfcc=40) with
+# the librosa defaults *of the seed's time* (March 2021, librosa 0.8): STFT centre padding
+# was 'reflect' until librosa 0.9 made zero padding ('constant') the default. Everything
+# else equals the librosa 0.11 defaults.
+DROSSOS_MONO_MFCC = LibrosaMfccConfig(
+    sr=22050, n_mfcc=40, n_fft=2048, hop_length=512, win_length=2048, window="hann",
+    center=True, pad_mode="reflect", n_mels=128, fmin=0.0, fmax=11025.0, power=2.0, htk=False,
+    mel_norm="slaney", db_ref=1.0, db_amin=1e-10, db_top_db=80.0, dct_type=2,
+    dct_norm="ortho", lifter=0.0)
+
+# The seed zero-pads every UrbanSound8K clip's MFCCs to this many frames (spec §2.2).
+DROSSOS_MONO_FRAMES = 174
+
+# Drossos seed, polyphonic (TUT-SED Synthetic 2016): 40 MFCC from 40 mel bands, 20 ms
+# window (440 samples) and 10 ms hop (220) at 22,050 Hz; other arguments librosa (0.8) defaults.
+DROSSOS_POLY_REPORT_MFCC = LibrosaMfccConfig(
+    sr=22050, n_mfcc=40, n_fft=440, hop_length=220, win_length=440, window="hann",
+    center=True, pad_mode="reflect", n_mels=40, fmin=0.0, fmax=11025.0, power=2.0, htk=False,
+    mel_norm="slaney", db_ref=1.0, db_amin=1e-10, db_top_db=80.0, dct_type=2,
+    dct_norm="ortho", lifter=0.0)
+
+# Drossos paper / TUT-SED official features: 40 log-mel energies at 44.1 kHz, 40 ms Hamming
+# window (1764 samples), 20 ms hop (882). Given by the spec: sr, window, win_length, hop,
+# n_mels. ASSUMED (not stated anywhere we could read): n_fft 2048 (next power of two),
+# power spectrum, natural log with a 1e-10 offset, full band 0-22,050 Hz, librosa's Slaney
+# filters, centred frames with zero padding. Compare with the official features/*.cpickle
+# before trusting numbers extracted with this preset.
+DROSSOS_POLY_PAPER_LOGMEL = LogMelConfig(
+    sr=44100, n_fft=2048, hop_length=882, win_length=1764, window="hamming", center=True,
+    pad_mode="constant", n_mels=40, fmin=0.0, fmax=22050.0, power=2.0, htk=False,
+    mel_norm="slaney", scale="log", log_offset=1e-10, db_ref=None, db_amin=None,
+    db_top_db=None)
+
+# Chunk length (frames) of the polyphonic models' input.
+DROSSOS_POLY_FRAMES = 1024
+
+
+# ---------------------------------------------------------------------------------------------
+# Shape helpers
+# ---------------------------------------------------------------------------------------------
+
+def pad_or_trim(x: np.ndarray, n_frames: int, axis: int = 0) -> np.ndarray:
+    """Zero-pad at the end or cut ``x`` along ``axis`` to exactly ``n_frames`` (dtype kept)."""
+    if n_frames < 0:
+        raise ConfigError(f"pad_or_trim: n_frames must be >= 0, got {n_frames}")
+    x = np.asarray(x)
+    axis = axis % x.ndim
+    n = x.shape[axis]
+    if n >= n_frames:
+        index = [slice(None)] * x.ndim
+        index[axis] = slice(0, n_frames)
+        return x[tuple(index)]
+    pad = [(0, 0)] * x.ndim
+    pad[axis] = (0, n_frames - n)
+    return np.pad(x, pad, mode="constant")

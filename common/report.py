@@ -1,0 +1,216 @@
+"""Rendering of ``results/<paper>/REPORT.md``, ``results/SUMMARY.md`` and the README status table.
+
+Reports are generated, never hand-edited: a provenance header, every registry table in the
+report's own shape (ours beside published, a status mark per cell), the recipe's sections and
+figures, and the deviations. Numbers come only from the registry and from finished runs.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from collections import OrderedDict
+from pathlib import Path
+
+from common import recipes
+from common.fileio import atomic_write_text
+from common.paths import REPO_ROOT, paper_results_dir, results_dir
+from common.provenance import collect_env
+from common.registry import PAPERS, load_registry
+from common.results import (DEVIATES, MINI_CORPUS, NOT_RUN, PARTIAL, REPRODUCED, STATUSES, TAGS,
+                            ResultRow, compare, counts, fmt)
+
+LEGEND = (f"Cell marks: {TAGS[REPRODUCED]} REPRODUCED (within tolerance, real data, full recipe "
+          f"or analytic) · {TAGS[PARTIAL]} PARTIAL (within tolerance, reduced profile) · "
+          f"{TAGS[DEVIATES]} DEVIATES · {TAGS[MINI_CORPUS]} MINI_CORPUS (computed on a mini "
+          f"corpus: shown, never counted as reproduced) · {TAGS[NOT_RUN]} NOT_RUN.")
+
+
+def evaluate(paper: str) -> tuple[object, list[ResultRow], list[dict]]:
+    """(recipe, result rows, runs used) for one paper."""
+    recipe = recipes.load(paper)
+    reg = load_registry(paper)
+    ms = recipe.measurements()
+    rows = compare(reg, ms, recipe.explanations())
+    return recipe, rows, recipes.runs_used(paper, ms)
+
+
+def _md_table(header: list[str], body: list[list[str]]) -> str:
+    def esc(s):
+        return str(s).replace("|", "\\|").replace("\n", " ")
+    lines = ["| " + " | ".join(esc(h) for h in header) + " |",
+             "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in body]
+    return "\n".join(lines)
+
+
+def _grid(rows: list[ResultRow]) -> str:
+    """The table in the report's shape: one line per published row label, for every published
+    column an 'ours' and a 'published' column."""
+    row_labels = list(OrderedDict.fromkeys(r.published.row for r in rows))
+    col_labels = list(OrderedDict.fromkeys(r.published.column for r in rows))
+    cells = {(r.published.row, r.published.column): r for r in rows}
+    header = [""]
+    for c in col_labels:
+        header += [f"{c} (ours)", f"{c} (published)"]
+    body = []
+    for rl in row_labels:
+        line = [rl]
+        for c in col_labels:
+            r = cells.get((rl, c))
+            if r is None:
+                line += ["", ""]
+                continue
+            ours = r.measurement.value if r.measurement else None
+            line += [f"{fmt(ours)} {TAGS[r.status]}" if ours is not None else TAGS[NOT_RUN],
+                     r.published.display()]
+        body.append(line)
+    return _md_table(header, body)
+
+
+def _long(rows: list[ResultRow]) -> str:
+    body = []
+    for r in rows:
+        p, m = r.published, r.measurement
+        body.append([p.row, p.column, p.display(), fmt(m.value) if m else "–",
+                     fmt(r.delta) if r.delta is not None else "–", p.tolerance.describe(),
+                     r.status + (" (explained)" if r.explanation else ""),
+                     m.corpus if m else "–", (m.run_id or m.profile) if m else "–"])
+    return _md_table(["row", "column", "published", "ours", "Δ", "tolerance", "status", "data",
+                      "run"], body)
+
+
+def _provenance(paper: str, runs: list[dict], env: dict) -> str:
+    libs = ", ".join(f"{k} {v}" for k, v in env["libraries"].items())
+    hw = env["hardware"]
+    lines = [f"- Generated: {env['date']} by `repro report {paper}`",
+             f"- Git: `{env['git']['short']}`{' (uncommitted changes)' if env['git']['dirty'] else ''}",
+             f"- Python {env['python']} · {libs}",
+             f"- Hardware now: {hw['cpu']} · {hw['cores']} cores · "
+             f"{hw.get('memory_gib')} GiB · GPUs: {', '.join(hw.get('gpus') or []) or 'none'}"]
+    if not runs:
+        lines.append("- Runs used: none yet (every trained number is NOT_RUN)")
+    for run in runs:
+        renv = run.get("env", {})
+        rhw = renv.get("hardware", {})
+        lines.append(f"- Run `{run['run_id']}`: profile **{run['profile']}**, corpus "
+                     f"**{run['corpus']}**, seed {run['seed']}, finished {run['finished']}, "
+                     f"git `{renv.get('git', {}).get('short', '?')}`, "
+                     f"{rhw.get('cores', '?')} cores, GPUs: {', '.join(rhw.get('gpus') or []) or 'none'}")
+        for name, ds in (run.get("data", {}).get("datasets") or {}).items():
+            expected = ds.get("files_expected")
+            if isinstance(expected, dict):
+                expected = f"{sum(expected.values())} ({', '.join(f'{k} {v}' for k, v in expected.items())})"
+            lines.append(f"  - dataset `{name}`: {'mini corpus' if ds.get('is_mini') else 'real'} "
+                         f"at `{ds.get('root')}`: {ds.get('files_found')} files found / "
+                         f"{expected} expected"
+                         + (f" ({ds.get('files_skipped')} skipped: see bad_files.csv)"
+                            if ds.get("files_skipped") else ""))
+    return "\n".join(lines)
+
+
+def render_paper(paper: str, env: dict | None = None) -> Path:
+    env = env or collect_env(include_gpu=False)
+    recipe, rows, runs = evaluate(paper)
+    reg = load_registry(paper)
+    out_dir = paper_results_dir(paper)
+    n = counts(rows)
+    parts = [f"# {paper}: {reg.report}",
+             "",
+             "_Generated file — do not edit. Regenerate with `repro report "
+             f"{paper}` (or `make report`)._",
+             "",
+             "## Provenance",
+             _provenance(paper, runs, env),
+             "",
+             "## Status",
+             ("This reproduction is **not implemented yet**; every published number is listed "
+              "below as NOT_RUN.\n" if not getattr(recipe, "IMPLEMENTED", False) else "")
+             + " · ".join(f"{s}: {n[s]}" for s in STATUSES) + f" (of {len(rows)} published numbers)",
+             "",
+             LEGEND,
+             ""]
+    if any(r.status == MINI_CORPUS for r in rows):
+        parts += ["> **Mini corpus.** Trained numbers below were computed on the mini corpora "
+                  "built from Debian-packaged recordings in the official layouts. They show that "
+                  "the pipeline runs and learns; they are **not** a reproduction of the published "
+                  "numbers, which need the real datasets (see the README).", ""]
+    for table in reg.tables:
+        trows = [r for r in rows if r.published.table == table.id]
+        if not trows:
+            continue
+        origin = {"report": "", "paper": " — numbers of the original paper, for comparison",
+                  "official_baseline": " — official baseline numbers"}[table.origin]
+        parts += [f"### {table.id}: {table.caption}", "",
+                  f"_Source: {table.pointer}{origin}._", "", _grid(trows), "",
+                  "<details><summary>Cell by cell (Δ, tolerance, data, run)</summary>", "",
+                  _long(trows), "", "</details>", ""]
+    for section in recipe.report_sections(rows):
+        parts += [f"## {section.title}", "", section.body, ""]
+        for caption, rel in section.figures:
+            parts += [f"![{caption}]({rel})", "", f"_{caption}_", ""]
+    parts += ["## Deviations and contradictions", ""]
+    devs = list(recipe.deviations())
+    for r in rows:
+        if r.status == DEVIATES:
+            p = r.published
+            why = r.explanation or "not explained yet: investigate"
+            devs.append(f"{p.table} / {p.row} / {p.column}: ours {fmt(r.measurement.value)} vs "
+                        f"published {p.display()} ({p.tolerance.describe()}): {why}")
+    parts += [f"- {d}" for d in devs] if devs else ["- None recorded."]
+    parts.append("")
+    text = "\n".join(parts)
+    return atomic_write_text(out_dir / "REPORT.md", text)
+
+
+def summary_rows() -> list[list[str]]:
+    body = []
+    for paper in PAPERS:
+        recipe, rows, runs = evaluate(paper)
+        n = counts(rows)
+        last = max((r["finished"] for r in runs), default="–")
+        body.append([f"[{paper}]({paper}/REPORT.md)", load_registry(paper).report,
+                     "yes" if getattr(recipe, "IMPLEMENTED", False) else "not yet",
+                     str(len(rows)), *(str(n[s]) for s in STATUSES), last[:10]])
+    return body
+
+
+SUMMARY_HEADER = ["paper", "report", "implemented", "published numbers", *STATUSES, "last run"]
+
+
+def render_summary(env: dict | None = None) -> Path:
+    env = env or collect_env(include_gpu=False)
+    body = summary_rows()
+    text = "\n".join([
+        "# audio-repro: summary of all reproductions", "",
+        "_Generated file — regenerate with `repro report --all`._", "",
+        f"- Generated: {env['date']} · git `{env['git']['short']}`"
+        f"{' (uncommitted changes)' if env['git']['dirty'] else ''}", "",
+        _md_table(SUMMARY_HEADER, body), "", LEGEND, ""])
+    _update_readme(body)
+    return atomic_write_text(results_dir() / "SUMMARY.md", text)
+
+
+def _update_readme(body: list[list[str]]) -> None:
+    """Refresh the status table between markers in README.md (only when they exist)."""
+    readme = REPO_ROOT / "README.md"
+    if os.environ.get("REPRO_RESULTS_DIR") or not readme.is_file():
+        return  # a relocated results folder must not rewrite the repository's README
+    text = readme.read_text(encoding="utf-8")
+    start, end = "<!-- status:start -->", "<!-- status:end -->"
+    if start not in text or end not in text:
+        return
+    linked = [[re.sub(r"\]\((\w+)/REPORT.md\)", r"](results/\1/REPORT.md)", row[0]), *row[1:]]
+              for row in body]
+    table = _md_table(SUMMARY_HEADER, linked)
+    new = re.sub(re.escape(start) + r".*?" + re.escape(end), f"{start}\n{table}\n{end}", text,
+                 flags=re.S)
+    if new != text:
+        atomic_write_text(readme, new)
+
+
+def render_all() -> list[Path]:
+    env = collect_env(include_gpu=False)
+    paths = [render_paper(p, env) for p in PAPERS]
+    paths.append(render_summary(env))
+    return paths

@@ -1,0 +1,1 @@
+"""Reproduction packages, one per report."""

@@ -1,0 +1,213 @@
+"""Feature extractors: frame counts of the specs, presets == the libraries' own calls."""
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import librosa
+import numpy as np
+import pytest
+import python_speech_features as psf
+
+from common import features as F
+from common.errors import ConfigError
+
+
+def _noise(n: int, seed: int = 0) -> np.ndarray:
+    return (0.1 * np.random.default_rng(seed).standard_normal(n)).astype(np.float32)
+
+
+# --- python_speech_features ------------------------------------------------------------------
+
+# swishnet spec §2.2 table: frames per clip at 16 kHz, 15 ms hop (seed code) / 10 ms (paper).
+@pytest.mark.parametrize("clip_s, report_frames, paper_frames",
+                         [(0.5, 33, 49), (1.0, 66, 99), (2.0, 133, 199)])
+def test_psf_frames_per_clip_match_swishnet_table(clip_s, report_frames, paper_frames):
+    y = _noise(int(clip_s * 16000))
+    report = F.psf_mfcc(y, F.SWISHNET_REPORT_MFCC)
+    paper = F.psf_mfcc(y, F.SWISHNET_PAPER_MFCC)
+    assert report.shape == (report_frames, 20) and report.dtype == np.float32
+    assert paper.shape == (paper_frames, 20) and paper.dtype == np.float32
+    assert F.psf_num_frames(len(y), F.SWISHNET_REPORT_MFCC) == report_frames
+    assert F.psf_num_frames(len(y), F.SWISHNET_PAPER_MFCC) == paper_frames
+
+
+def test_swishnet_report_preset_equals_seed_call():
+    # The seed notebook: mfcc(sig, 16000, numcep=20, nfilt=32, winlen=0.025, winstep=0.015)
+    # with every other argument left at psf's defaults.
+    y = _noise(8000, seed=1)
+    expected = psf.mfcc(y.astype(np.float64), 16000, numcep=20, nfilt=32, winlen=0.025,
+                        winstep=0.015).astype(np.float32)
+    np.testing.assert_array_equal(F.psf_mfcc(y, F.SWISHNET_REPORT_MFCC), expected)
+    # The dataclass defaults are that same recipe.
+    assert dataclasses.replace(F.SWISHNET_REPORT_MFCC, highfreq=None) == F.PsfMfccConfig()
+
+
+def test_swishnet_presets_differ_only_in_hop():
+    diff = {f.name for f in dataclasses.fields(F.PsfMfccConfig)
+            if getattr(F.SWISHNET_REPORT_MFCC, f.name) != getattr(F.SWISHNET_PAPER_MFCC, f.name)}
+    assert diff == {"winstep"}
+
+
+def test_psf_options_reach_the_library():
+    y = _noise(16000, seed=2)
+    base = F.psf_mfcc(y, F.SWISHNET_REPORT_MFCC)
+    for change in ({"window": "hamming"}, {"append_energy": False}, {"preemph": 0.0},
+                   {"ceplifter": 0}, {"highfreq": 4000.0}):
+        other = F.psf_mfcc(y, dataclasses.replace(F.SWISHNET_REPORT_MFCC, **change))
+        assert other.shape == base.shape
+        assert not np.array_equal(other, base), change
+    # appendEnergy replaces c0 by the log frame energy; the other coefficients are untouched.
+    no_energy = F.psf_mfcc(y, dataclasses.replace(F.SWISHNET_REPORT_MFCC, append_energy=False))
+    np.testing.assert_array_equal(no_energy[:, 1:], base[:, 1:])
+
+
+@pytest.mark.parametrize("change", [{"window": "kaiser"}, {"numcep": 40}, {"nfft": 256},
+                                    {"highfreq": 9000.0}, {"winstep": 0.0}])
+def test_psf_config_rejects_bad_values(change):
+    with pytest.raises(ConfigError):
+        dataclasses.replace(F.SWISHNET_REPORT_MFCC, **change)
+
+
+def test_psf_rejects_multichannel_input():
+    with pytest.raises(ConfigError, match="mono"):
+        F.psf_mfcc(np.zeros((1600, 2), np.float32), F.SWISHNET_REPORT_MFCC)
+
+
+def test_configs_are_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        F.SWISHNET_REPORT_MFCC.numcep = 13  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        F.DROSSOS_MONO_MFCC.n_mfcc = 13  # type: ignore[misc]
+
+
+# --- librosa MFCC ----------------------------------------------------------------------------
+
+def _edge_frames(cfg: F.LibrosaMfccConfig) -> int:
+    """Frames whose window reaches into the centre padding."""
+    return int(np.ceil((cfg.n_fft // 2) / cfg.hop_length))
+
+
+def test_drossos_mono_preset_equals_librosa_defaults():
+    # Spec: librosa.feature.mfcc(y, sr=22050, n_mfcc=40) with librosa defaults. The seed
+    # (librosa 0.8) padded frames by reflection; librosa 0.11 pads with zeros.
+    y = _noise(22050 * 2, seed=3)
+    ours = F.librosa_mfcc(y, F.DROSSOS_MONO_MFCC)
+    seed_era = librosa.feature.mfcc(y=y, sr=22050, n_mfcc=40, pad_mode="reflect").T
+    np.testing.assert_array_equal(ours, seed_era)
+    assert ours.shape == (1 + len(y) // 512, 40) and ours.dtype == np.float32
+
+    today = librosa.feature.mfcc(y=y, sr=22050, n_mfcc=40).T
+    differs = np.flatnonzero(np.any(ours != today, axis=1))
+    edge = _edge_frames(F.DROSSOS_MONO_MFCC)
+    assert differs.size > 0
+    assert np.all((differs < edge) | (differs >= len(ours) - edge))
+
+
+def test_drossos_poly_report_preset_equals_librosa_call():
+    y = _noise(22050, seed=4)
+    ours = F.librosa_mfcc(y, F.DROSSOS_POLY_REPORT_MFCC)
+    expected = librosa.feature.mfcc(y=y, sr=22050, n_mfcc=40, n_mels=40, n_fft=440,
+                                    hop_length=220, pad_mode="reflect").T
+    np.testing.assert_array_equal(ours, expected)
+    assert ours.shape == (1 + 22050 // 220, 40)  # 10 ms frames
+
+
+def test_librosa_mfcc_hidden_db_defaults_are_fields():
+    # A noise burst in silence spans > 80 dB, so librosa's hidden 80 dB floor (db_top_db)
+    # must change the result when it is switched off.
+    burst = np.zeros(22050, np.float32)
+    burst[5000:6000] = _noise(1000, seed=6)
+    floored = F.librosa_mfcc(burst, F.DROSSOS_POLY_REPORT_MFCC)
+    np.testing.assert_array_equal(
+        floored, librosa.feature.mfcc(y=burst, sr=22050, n_mfcc=40, n_mels=40, n_fft=440,
+                                      hop_length=220, pad_mode="reflect").T)
+    unfloored = F.librosa_mfcc(burst, dataclasses.replace(F.DROSSOS_POLY_REPORT_MFCC,
+                                                          db_top_db=None))
+    assert not np.array_equal(floored, unfloored)
+    y = _noise(22050, seed=5)
+    base = F.librosa_mfcc(y, F.DROSSOS_POLY_REPORT_MFCC)
+    lifted = F.librosa_mfcc(y, dataclasses.replace(F.DROSSOS_POLY_REPORT_MFCC, lifter=22.0))
+    assert lifted.shape == base.shape and not np.array_equal(lifted, base)
+
+
+@pytest.mark.parametrize("change", [{"win_length": 4096}, {"fmax": 20000.0}, {"n_mfcc": 200},
+                                    {"dct_type": 4}, {"hop_length": 0}])
+def test_librosa_mfcc_config_rejects_bad_values(change):
+    with pytest.raises(ConfigError):
+        dataclasses.replace(F.DROSSOS_MONO_MFCC, **change)
+
+
+# --- log-mel ---------------------------------------------------------------------------------
+
+def test_drossos_paper_logmel_framing_and_band_of_a_tone():
+    cfg = F.DROSSOS_POLY_PAPER_LOGMEL
+    assert (cfg.sr, cfg.win_length, cfg.hop_length, cfg.window, cfg.n_mels) == \
+        (44100, 1764, 882, "hamming", 40)
+    t = np.arange(44100) / 44100
+    y = (0.5 * np.sin(2 * np.pi * 1000.0 * t)).astype(np.float32)
+    feats = F.librosa_logmel(y, cfg)
+    assert feats.shape == (1 + 44100 // 882, 40) and feats.dtype == np.float32
+    # The loudest band (interior frames) is the mel band whose centre is nearest 1 kHz.
+    centres = librosa.mel_frequencies(n_mels=cfg.n_mels + 2, fmin=cfg.fmin, fmax=cfg.fmax,
+                                      htk=cfg.htk)[1:-1]
+    loudest = np.argmax(feats[5:-5].mean(axis=0))
+    assert abs(int(loudest) - int(np.argmin(np.abs(centres - 1000.0)))) <= 1
+    # Silence gives the log of the offset, not -inf.
+    silent = F.librosa_logmel(np.zeros(8820, np.float32), cfg)
+    np.testing.assert_allclose(silent, np.log(np.float32(cfg.log_offset)), rtol=1e-6)
+
+
+def test_logmel_window_length_is_used():
+    cfg = F.DROSSOS_POLY_PAPER_LOGMEL
+    y = _noise(44100, seed=7)
+    full = F.librosa_logmel(y, dataclasses.replace(cfg, win_length=cfg.n_fft))
+    assert not np.array_equal(F.librosa_logmel(y, cfg), full)
+
+
+def test_logmel_db_scale_equals_power_to_db():
+    cfg = dataclasses.replace(F.DROSSOS_POLY_PAPER_LOGMEL, scale="db", log_offset=None,
+                              db_ref=1.0, db_amin=1e-10, db_top_db=80.0)
+    y = _noise(44100, seed=8)
+    mel = librosa.feature.melspectrogram(y=y, sr=44100, n_fft=2048, hop_length=882,
+                                         win_length=1764, window="hamming", n_mels=40,
+                                         pad_mode="constant")
+    np.testing.assert_array_equal(F.librosa_logmel(y, cfg), librosa.power_to_db(mel).T)
+
+
+def test_logmel_requires_the_fields_of_its_scale():
+    with pytest.raises(ConfigError, match="log_offset"):
+        dataclasses.replace(F.DROSSOS_POLY_PAPER_LOGMEL, log_offset=None)
+    with pytest.raises(ConfigError):
+        dataclasses.replace(F.DROSSOS_POLY_PAPER_LOGMEL, scale="db")
+    with pytest.raises(ConfigError, match="scale"):
+        dataclasses.replace(F.DROSSOS_POLY_PAPER_LOGMEL, scale="ln")
+
+
+# --- helpers / imports -----------------------------------------------------------------------
+
+def test_pad_or_trim():
+    x = np.arange(12, dtype=np.float32).reshape(4, 3)
+    padded = F.pad_or_trim(x, 6)
+    assert padded.shape == (6, 3) and padded.dtype == np.float32
+    np.testing.assert_array_equal(padded[:4], x)
+    assert not padded[4:].any()
+    np.testing.assert_array_equal(F.pad_or_trim(x, 2), x[:2])
+    np.testing.assert_array_equal(F.pad_or_trim(x, 4), x)
+    along_1 = F.pad_or_trim(x, 5, axis=1)
+    assert along_1.shape == (4, 5) and not along_1[:, 3:].any()
+    assert F.pad_or_trim(x, 1, axis=-1).shape == (4, 1)
+    with pytest.raises(ConfigError):
+        F.pad_or_trim(x, -1)
+
+
+def test_feature_modules_import_neither_tensorflow_nor_librosa_eagerly():
+    # Workers of the feature cache import these modules: keep their start-up cheap.
+    code = ("import sys, common.features, common.feature_cache; "
+            "bad = [m for m in ('tensorflow', 'keras', 'librosa') if m in sys.modules]; "
+            "print(','.join(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == ""
