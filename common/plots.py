@@ -78,3 +78,33 @@ def grouped_bars(groups: Sequence[str], series: dict[str, Sequence[float]], path
     ax.legend(fontsize=8)
     fig.tight_layout()
     return save(fig, path)
+
+
+def event_roll(reference: Sequence[dict], estimated: Sequence[dict], labels: Sequence[str],
+               path: Path, title: str, duration: float | None = None,
+               only_active: bool = True) -> Path:
+    """Ground truth above prediction for one recording: one horizontal bar per event
+    (``event_label``, ``onset``, ``offset`` in seconds), one line per label, shared time axis.
+    ``only_active`` keeps the labels that occur in either list (all labels when none do)."""
+    used = {e["event_label"] for e in [*reference, *estimated]}
+    shown = [lab for lab in labels if lab in used] if only_active and used else list(labels)
+    row = {lab: i for i, lab in enumerate(shown)}
+    end = duration or max([e["offset"] for e in [*reference, *estimated]] or [1.0])
+    fig, axes = plt.subplots(2, 1, figsize=(10, 1.2 + 0.55 * len(shown) * 2), sharex=True,
+                             squeeze=False)
+    for ax, (name, events, colour) in zip(axes[:, 0], (("ground truth", reference, "tab:blue"),
+                                                       ("prediction", estimated, "tab:orange"))):
+        for e in events:
+            if e["event_label"] in row:
+                ax.broken_barh([(e["onset"], e["offset"] - e["onset"])],
+                               (row[e["event_label"]] - 0.4, 0.8), color=colour)
+        ax.set_yticks(range(len(shown)), shown, fontsize=8)
+        ax.set_ylim(-0.6, len(shown) - 0.4)
+        ax.invert_yaxis()
+        ax.set_xlim(0, end)
+        ax.set_title(f"{name} ({len(events)} events)", fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    axes[-1][0].set_xlabel("time (s)")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return save(fig, path)

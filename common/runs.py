@@ -11,7 +11,7 @@ import datetime as _dt
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -133,3 +133,16 @@ def finished_runs(paper: str) -> list[dict]:
 
 def remove_run(run: Run) -> None:
     shutil.rmtree(run.dir, ignore_errors=True)
+
+
+def stage_result(run: Run, name: str, compute: Callable[[], dict]) -> dict:
+    """Run ``compute()`` once per run folder: its result goes to ``stages/<name>/result.json``
+    and the stage gets a done marker; afterwards (a resumed or repeated run) the stored result
+    is read back instead of recomputed. A stage interrupted before its marker runs again."""
+    path = run.stage_dir(name) / "result.json"
+    if run.stage_done(name) and path.is_file():
+        return read_json(path)
+    result = compute()
+    atomic_write_json(path, result)
+    run.mark_stage(name)
+    return result

@@ -21,11 +21,22 @@ import numpy as np
 from common.fileio import atomic_write_json, read_json
 
 
+def quiet_tensorflow() -> None:
+    """Silence retracing notices and Keras' note that a weights file also held optimizer slots
+    (we restore model weights on purpose, the optimizer starts fresh)."""
+    import warnings
+
+    import tensorflow as tf
+    tf.get_logger().setLevel("ERROR")
+    warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+
+
 def seed_everything(seed: int) -> None:
     """Python, NumPy and TensorFlow seeds plus op determinism (bit-identical CPU training)."""
     import keras
     import tensorflow as tf
 
+    quiet_tensorflow()
     os.environ["PYTHONHASHSEED"] = str(seed)
     keras.utils.set_random_seed(seed)
     try:

@@ -180,7 +180,8 @@ def _cells(cfg, musan_results, other_results, gtzan_results, q1, bench, resolved
             if s in LENGTH_ROW:
                 cells.append(cell("P-T1", row, f"CPU {LENGTH_ROW[s]}", b[f"cpu_ms_{s:g}s"],
                                   corpus="this_machine"))
-        cells.append(cell("P-T1", row, "Weight file size", b["weights_kb"], corpus="this_machine"))
+        cells.append(cell("P-T1", row, "Weight file size", b["float32_weights_kb"],
+                          corpus="analytic", note="4 bytes per parameter (float32)"))
     musan_rep, gtzan_rep = resolved["musan"][2], resolved["gtzan"][2]
     m = musan_rep.manifest
     for cat in ("music", "noise", "speech"):
@@ -266,11 +267,6 @@ def explanations() -> dict:
         ("P-T1", "SwishNet-wide", "No. of Parameters"):
             "no public reading of the paper reproduces both Table I counts: the hypothesis that "
             "gives slim 5,483 exactly (separable length-6 branches + BN) gives wide 16,867",
-        ("P-T1", "SwishNet-slim", "Weight file size"):
-            "our number is a Keras 3 .weights.h5 file: HDF5 containers add per-variable "
-            "overhead, so the size is not 4 bytes × parameters as the paper's 22 KB suggests",
-        ("P-T1", "SwishNet-wide", "Weight file size"):
-            "Keras 3 .weights.h5 container overhead (see the slim row)",
         **{("P-T1", row, f"CPU {length}"):
            "hardware- and framework-dependent: a different CPU, and per-call TF 2.21 overhead "
            "dominates a 5–20 k-parameter network at batch 1"
@@ -312,7 +308,8 @@ def deviations() -> list[str]:
 def _best_run() -> dict | None:
     """The run behind Table 1 (real data before mini, full before smoke, newest)."""
     ms = {m.run_id for m in measurements_from_runs(PAPER) if m.table == "T1"}
-    runs = [r for r in finished_runs(PAPER) if r["run_id"] in ms]
+    runs = [r for r in finished_runs(PAPER)
+            if r["run_id"] in ms and "split_modes" in r.get("metrics", {})]
     return runs[-1] if runs else None
 
 
@@ -453,15 +450,17 @@ def report_sections(rows) -> list[Section]:
             rows_.append([key, f"{r['params']:,}", pub("No. of Parameters")]
                          + [f"{_fmt(r.get(f'cpu_ms_{s:g}s'))} / {pub(f'CPU {LENGTH_ROW[s]}')}"
                             for s in (0.5, 1.0, 2.0)]
-                         + [f"{r['weights_kb']:.0f} / {pub('Weight file size')}"])
+                         + [f"{r['float32_weights_kb']:.1f} / {r['weights_h5_kb']:.0f} / "
+                            f"{pub('Weight file size')}"])
         env = run_.get("env", {}).get("hardware", {})
         sections.append(Section(
             "The paper's Table I on this machine",
             f"Batch 1, `tf.function`, median of the timed calls, on {env.get('cpu', '?')} "
-            f"({env.get('cores', '?')} cores); ours / paper (Core i7-8700K). Weight size is our "
-            "Keras `.weights.h5` file in KB.\n\n"
+            f"({env.get('cores', '?')} cores); ours / paper (Core i7-8700K). Weights: float32 "
+            "size (4 bytes per parameter) / our Keras `.weights.h5` file (HDF5 adds per-variable "
+            "overhead) / the paper's file, in KB.\n\n"
             + _table(["variant", "params", "paper params", "CPU ms 0.5 s", "CPU ms 1 s",
-                      "CPU ms 2 s", "weights KB"], rows_)))
+                      "CPU ms 2 s", "weights KB (float32 / .h5 / paper)"], rows_)))
     sections.append(_complexity_section())
     sections.append(Section(
         "Reproduce on the real data",
