@@ -110,7 +110,7 @@ def _build(cls: type[T], data: dict, prefix: str = "") -> T:
     missing = [n for n, f in fields.items() if n not in kwargs
                and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     if missing:
-        raise ConfigError(f"missing config key(s): "
+        raise ConfigError("missing config key(s): "
                           + ", ".join(f"{prefix + '.' if prefix else ''}{m}" for m in missing))
     return cls(**kwargs)
 

@@ -6,7 +6,6 @@ figures, and the deviations. Numbers come only from the registry and from finish
 """
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import re
 from collections import OrderedDict

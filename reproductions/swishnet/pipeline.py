@@ -14,25 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from common.fileio import atomic_write_json, read_json
 from common.metrics import binary_subset_metrics, classification_metrics, speech_nonspeech_accuracy
-from common.runs import Run
+from common.runs import Run, stage_result
 from common.schedules import SGDRConfig, constant_lr, sgdr_lr
 from common.training import fit, predict, seed_everything
 from reproductions.swishnet import splits
 from reproductions.swishnet.config import CLASS_NAMES, LABELS, SwishNetConfig
 from reproductions.swishnet.data import ClipSet
-
-
-def _stage(run: Run, name: str, compute) -> dict:
-    """Run ``compute()`` once; afterwards read its stored result."""
-    path = run.stage_dir(name) / "result.json"
-    if run.stage_done(name) and path.is_file():
-        return read_json(path)
-    result = compute()
-    atomic_write_json(path, result)
-    run.mark_stage(name)
-    return result
 
 
 def _compile(model, lr: float):
@@ -81,7 +69,7 @@ def train_musan(run: Run, cfg: SwishNetConfig, clips: ClipSet, seconds: float, m
                 "files_in_train_and_test": splits.shared_files(parts, clips.file_index),
                 "classification": cls.to_dict(), "sns": sns.to_dict(),
                 "fit": res.to_dict(), "history": res.history, "train_seconds": seconds_taken}
-    return _stage(run, name, compute)
+    return stage_result(run, name, compute)
 
 
 def gtzan(run: Run, cfg: SwishNetConfig, clips: ClipSet, seconds: float) -> dict:
@@ -109,7 +97,7 @@ def gtzan(run: Run, cfg: SwishNetConfig, clips: ClipSet, seconds: float) -> dict
         return {"clip_seconds": seconds, "n_clips": {"finetune": len(ft), "test": len(te)},
                 "n_files": len(clips.files), "zero_shot": zero.to_dict(),
                 "finetuned": tuned.to_dict(), "history": res.history}
-    return _stage(run, name, compute)
+    return stage_result(run, name, compute)
 
 
 def question1(run: Run) -> dict:
@@ -122,7 +110,7 @@ def question1(run: Run) -> dict:
                 "reference_keras3_seeded_twice": [
                     question1_prediction("reference", seed_keras=True, init="keras3").tolist()
                     for _ in range(2)]}
-    return _stage(run, "question1", compute)
+    return stage_result(run, "question1", compute)
 
 
 def benchmark(run: Run, cfg: SwishNetConfig, frames: dict[float, int]) -> dict:
@@ -161,4 +149,4 @@ def benchmark(run: Run, cfg: SwishNetConfig, frames: dict[float, int]) -> dict:
         out["threads"] = {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
                           "cpu_count": os.cpu_count()}
         return out
-    return _stage(run, "benchmark", compute)
+    return stage_result(run, "benchmark", compute)
