@@ -74,9 +74,10 @@ def cmd_prepare(args) -> int:
     else:
         root, is_mini = mod.root(args.root, mini_if_unset=False)
     report = mod.validate(root, mini=is_mini)
-    out = Path(args.out) if args.out else root.parent / f".{root.name}.manifest"
-    if is_mini:
-        out = root / "_manifest"
+    from common.paths import cache_dir
+    # never write into the user's dataset folder: it may be read-only or shared
+    out = Path(args.out) if args.out else cache_dir() / "manifests" / (
+        f"{args.dataset}-mini" if is_mini else args.dataset)
     report.write(out)
     summary = report.to_dict()
     summary["manifest_dir"] = str(out)

@@ -50,6 +50,13 @@ class Run:
         return d
 
     @property
+    def logs(self) -> Path:
+        """Per-epoch CSV training logs (committed with the run)."""
+        d = self.dir / "logs"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    @property
     def checkpoints(self) -> Path:
         """Weights live here; .gitignore keeps them out of the repository."""
         d = self.dir / "checkpoints"

@@ -97,14 +97,14 @@ def fit(model, x_train, y_train, *, epochs: int, batch_size: int, seed: int,
         validation: tuple[np.ndarray, np.ndarray] | None = None,
         monitor: str | None = None, mode: str = "max", patience: int | None = None,
         restore_best: bool = True, desc: str = "train", interrupt_after: int | None = None,
-        progress: bool = True) -> FitResult:
+        progress: bool = True, log_path: Path | None = None) -> FitResult:
     """Train ``model`` (already compiled) for up to ``epochs`` with resumable state in ``state_dir``.
 
     ``monitor`` (e.g. "val_accuracy") drives early stopping (``patience`` epochs without
     improvement) and best-weight restore. Without validation every epoch's end state is kept.
     ``interrupt_after`` stops after that many epochs *of this call* (tests of resume).
     Files in ``state_dir``: ``last.keras`` (model + optimizer), ``best.weights.h5``,
-    ``state.json``, ``log.csv``.
+    ``state.json``; the per-epoch CSV log goes to ``log_path`` (default ``state_dir/log.csv``).
     """
     import keras
     from tqdm.auto import tqdm
@@ -112,7 +112,9 @@ def fit(model, x_train, y_train, *, epochs: int, batch_size: int, seed: int,
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     state_path, last_path = state_dir / "state.json", state_dir / "last.keras"
-    best_path, log_path = state_dir / "best.weights.h5", state_dir / "log.csv"
+    best_path = state_dir / "best.weights.h5"
+    log_path = Path(log_path) if log_path is not None else state_dir / "log.csv"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     result = FitResult()
     start_epoch, best, wait = 0, None, 0
     if state_path.is_file() and last_path.is_file():

@@ -125,10 +125,30 @@ def run_specs(specs: Sequence[OutputSpec], cfg: TreatmentConfig, root: Path,
         return list(pool.map(_write_one, jobs, chunksize=max(1, len(jobs) // (8 * workers))))
 
 
-def _check_dest(dest: Path) -> None:
+def check_dest(dest: Path) -> None:
+    """Refuse to build over a non-empty folder that is not a mini corpus (a user's data)."""
     if dest.exists() and any(dest.iterdir()) and not (dest / MINI_JSON).is_file():
         raise DatasetError(f"{dest} exists and is not a mini corpus (no {MINI_JSON}); "
                            f"refusing to overwrite it: choose another destination")
+
+
+def staging(dest: Path) -> Path:
+    """Empty build folder next to ``dest``: a crash never leaves a half corpus at ``dest``."""
+    tmp = dest.parent / f".{dest.name}.building"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+def publish(tmp: Path, dest: Path) -> Path:
+    """Swap the finished build folder into place (the previous corpus is removed after)."""
+    old = dest.parent / f".{dest.name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if dest.exists():
+        dest.rename(old)
+    tmp.rename(dest)
+    shutil.rmtree(old, ignore_errors=True)
+    return dest
 
 
 def build_corpus(dest: Path, key: str, specs: Sequence[OutputSpec], cfg: TreatmentConfig,
@@ -138,11 +158,9 @@ def build_corpus(dest: Path, key: str, specs: Sequence[OutputSpec], cfg: Treatme
     dest = Path(dest)
     if is_done(dest, key):
         return dest
-    _check_dest(dest)
+    check_dest(dest)
     t0 = time.perf_counter()
-    tmp = dest.parent / f".{dest.name}.building"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = staging(dest)
     results = run_specs(specs, cfg, tmp, workers)
     durations = {r["path"]: r["duration_s"] for r in results}
     files = [{"path": s.relpath, "utt": s.utt, "category": s.category, "subset": s.subset,
@@ -163,13 +181,7 @@ def build_corpus(dest: Path, key: str, specs: Sequence[OutputSpec], cfg: Treatme
     write_notice(tmp, manifest["packages"], sorted(recs, key=lambda r: (r.package, r.id)))
     atomic_write_json(tmp / MINI_JSON, manifest)
     mark_done(tmp, key, build_seconds=round(time.perf_counter() - t0, 2), files=len(files))
-    old = dest.parent / f".{dest.name}.old"
-    shutil.rmtree(old, ignore_errors=True)
-    if dest.exists():
-        dest.rename(old)
-    tmp.rename(dest)
-    shutil.rmtree(old, ignore_errors=True)
-    return dest
+    return publish(tmp, dest)
 
 
 def find_mini_json(root: Path) -> Path | None:

@@ -42,7 +42,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,7 +53,7 @@ import pandas as pd
 from common.audio_io import write_audio
 from common.errors import DatasetError
 from common.fileio import atomic_write_json, atomic_write_text, is_done, mark_done, stable_hash
-from data_prep import paths
+from data_prep import mini, paths
 from data_prep.mini import MINI_JSON, find_mini_json, read_mini
 from data_prep.mixer import EventClip, MixerConfig, active_extent, max_polyphony, mix_events
 from data_prep.notice import write_notice
@@ -459,29 +458,6 @@ def _rms(y: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if y.size else 0.0
 
 
-def _check_dest(dest: Path) -> None:
-    if dest.exists() and any(dest.iterdir()) and not (dest / MINI_JSON).is_file():
-        raise DatasetError(f"{dest} exists and is not a mini corpus (no {MINI_JSON}); "
-                           f"refusing to overwrite it: choose another destination")
-
-
-def _staging(dest: Path) -> Path:
-    """Empty build folder next to ``dest``: a crash never leaves a half corpus at ``dest``."""
-    tmp = dest.parent / f".{dest.name}.building"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    return tmp
-
-
-def _publish(tmp: Path, dest: Path) -> None:
-    old = dest.parent / f".{dest.name}.old"
-    shutil.rmtree(old, ignore_errors=True)
-    if dest.exists():
-        dest.rename(old)
-    tmp.rename(dest)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def mini_key(seed: int) -> str:
     """Done-marker key: changes with the seed, the version, the label rules, mixer or treatment."""
     return stable_hash({"dataset": NAME, "seed": seed, "version": MINI_VERSION,
@@ -498,9 +474,9 @@ def write_mini(dest: str | Path | None = None, seed: int = 0) -> Path:
     key = mini_key(seed)
     if is_done(dest, key):
         return dest
-    _check_dest(dest)
+    mini.check_dest(dest)
     t0 = time.perf_counter()
-    out = _staging(dest)       # built here, moved to dest when complete
+    out = mini.staging(dest)       # built here, moved to dest when complete
     cfg = TREATMENT
     sr = cfg.samplerate
     rng = np.random.default_rng(seed)
@@ -591,7 +567,7 @@ def write_mini(dest: str | Path | None = None, seed: int = 0) -> Path:
         "build_seconds": round(time.perf_counter() - t0, 2),
     })
     mark_done(out, key, seed=seed, version=MINI_VERSION, mixtures=len(mixtures))
-    _publish(out, dest)
+    mini.publish(out, dest)
     return dest
 
 

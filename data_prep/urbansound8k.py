@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +51,7 @@ import pandas as pd
 from common.audio_io import write_audio
 from common.errors import DatasetError
 from common.fileio import atomic_write_json, atomic_write_text, is_done, mark_done, stable_hash
-from data_prep import paths
+from data_prep import mini, paths
 from data_prep.mini import MINI_JSON, find_mini_json, read_mini
 from data_prep.mixer import active_extent
 from data_prep.notice import write_notice
@@ -327,29 +326,6 @@ def _assign_folds(groups_by_class: dict[str, dict[str, int]], seed: int) -> dict
     return assign
 
 
-def _check_dest(dest: Path) -> None:
-    if dest.exists() and any(dest.iterdir()) and not (dest / MINI_JSON).is_file():
-        raise DatasetError(f"{dest} exists and is not a mini corpus (no {MINI_JSON}); "
-                           f"refusing to overwrite it: choose another destination")
-
-
-def _staging(dest: Path) -> Path:
-    """Empty build folder next to ``dest``: a crash never leaves a half corpus at ``dest``."""
-    tmp = dest.parent / f".{dest.name}.building"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    return tmp
-
-
-def _publish(tmp: Path, dest: Path) -> None:
-    old = dest.parent / f".{dest.name}.old"
-    shutil.rmtree(old, ignore_errors=True)
-    if dest.exists():
-        dest.rename(old)
-    tmp.rename(dest)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def mini_key(seed: int) -> str:
     """Done-marker key: changes with the seed, the version, the class rules or the treatment."""
     return stable_hash({"dataset": NAME, "seed": seed, "version": MINI_VERSION,
@@ -364,9 +340,9 @@ def write_mini(dest: str | Path | None = None, seed: int = 0) -> Path:
     key = mini_key(seed)
     if is_done(dest, key):
         return dest
-    _check_dest(dest)
+    mini.check_dest(dest)
     t0 = time.perf_counter()
-    out = _staging(dest)       # built here, moved to dest when complete
+    out = mini.staging(dest)       # built here, moved to dest when complete
     cfg = TREATMENT
     sr = cfg.samplerate
     rng = np.random.default_rng(seed)
@@ -430,7 +406,7 @@ def write_mini(dest: str | Path | None = None, seed: int = 0) -> Path:
         "build_seconds": round(time.perf_counter() - t0, 2),
     })
     mark_done(out, key, seed=seed, version=MINI_VERSION, slices=len(meta))
-    _publish(out, dest)
+    mini.publish(out, dest)
     return dest
 
 

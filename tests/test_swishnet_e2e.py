@@ -64,12 +64,12 @@ def test_user_roots_are_used_and_bad_files_listed(isolated, monkeypatch):
     # a "user's" MUSAN: the mini corpus's files in the official layout (no MINI.json) + one corrupt wav
     user_musan = base / "user_musan"
     shutil.copytree(isolated["musan"], user_musan,
-                    ignore=shutil.ignore_patterns("MINI.json", ".done", "_manifest"))
+                    ignore=shutil.ignore_patterns("MINI.json", ".done"))
     bad = next(p for p in (user_musan / "speech").iterdir() if p.is_dir()) / "speech-broken-9999.wav"
     bad.write_bytes(b"RIFF....WAVEfmt not really audio")
     user_gtzan = base / "user_gtzan"
     shutil.copytree(isolated["gtzan"], user_gtzan,
-                    ignore=shutil.ignore_patterns("MINI.json", ".done", "_manifest"))
+                    ignore=shutil.ignore_patterns("MINI.json", ".done"))
     monkeypatch.setenv("MUSAN_ROOT", str(user_musan))
     monkeypatch.setenv("GTZAN_ROOT", str(user_gtzan))
     run_dir = recipe.run(profile="smoke", seed=3, overrides=TINY + ["clip_seconds=[2.0]"])

@@ -57,7 +57,8 @@ def train_musan(run: Run, cfg: SwishNetConfig, clips: ClipSet, seconds: float, m
                   batch_size=cfg.train.batch_size, seed=run.seed,
                   state_dir=run.checkpoints / name, lr_fn=lambda s: sgdr_lr(s, steps, sgdr),
                   validation=(clips.x[va], clips.y[va]), monitor=cfg.train.monitor, mode="max",
-                  patience=cfg.train.patience, desc=f"MUSAN {seconds:g}s ({mode} split)")
+                  patience=cfg.train.patience, desc=f"MUSAN {seconds:g}s ({mode} split)",
+                  log_path=run.logs / f"{name}.csv")
         seconds_taken = time.perf_counter() - t0
         pred = predict(model, clips.x[te]).argmax(axis=1)
         cls = classification_metrics(clips.y[te], pred, list(LABELS.values()), CLASS_NAMES)
@@ -91,7 +92,7 @@ def gtzan(run: Run, cfg: SwishNetConfig, clips: ClipSet, seconds: float) -> dict
         res = fit(model, clips.x[ft], clips.y[ft], epochs=cfg.finetune.epochs,
                   batch_size=cfg.finetune.batch_size, seed=run.seed,
                   state_dir=run.checkpoints / name, lr_fn=constant_lr(cfg.finetune.lr),
-                  desc=f"GTZAN fine-tune {seconds:g}s")
+                  desc=f"GTZAN fine-tune {seconds:g}s", log_path=run.logs / f"{name}.csv")
         pred = predict(model, clips.x[te]).argmax(1)
         tuned = binary_subset_metrics(clips.y[te], pred, labels, names)
         return {"clip_seconds": seconds, "n_clips": {"finetune": len(ft), "test": len(te)},
