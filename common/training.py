@@ -10,6 +10,7 @@ after every epoch — so an interrupted run resumes exactly where it stopped, wi
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -103,35 +104,31 @@ def fit(model, x_train, y_train, *, epochs: int, batch_size: int, seed: int,
     ``monitor`` (e.g. "val_accuracy") drives early stopping (``patience`` epochs without
     improvement) and best-weight restore. Without validation every epoch's end state is kept.
     ``interrupt_after`` stops after that many epochs *of this call* (tests of resume).
-    Files in ``state_dir``: ``last.keras`` (model + optimizer), ``best.weights.h5``,
-    ``state.json``; the per-epoch CSV log goes to ``log_path`` (default ``state_dir/log.csv``).
+    Files in ``state_dir``: ``last.ckpt.npz`` (model, optimizer and loop state),
+    ``best.weights.h5``, ``state.json`` (the loop state for people); the per-epoch CSV log goes to ``log_path`` (default ``state_dir/log.csv``).
     """
     import keras
     from tqdm.auto import tqdm
 
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
-    state_path, last_path = state_dir / "state.json", state_dir / "last.keras"
+    state_path, ckpt_path = state_dir / "state.json", state_dir / "last.ckpt.npz"
     best_path = state_dir / "best.weights.h5"
     log_path = Path(log_path) if log_path is not None else state_dir / "log.csv"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     result = FitResult()
     start_epoch, best, wait = 0, None, 0
-    if state_path.is_file() and last_path.is_file():
-        st = read_json(state_path)
-        if st.get("finished"):
-            model.load_weights(best_path if (restore_best and best_path.is_file()) else
-                               state_dir / "final.weights.h5")
-            result.history = st["history"]
-            result.best_epoch, result.best_score = st["best_epoch"], st["best"]
-            result.stopped_early, result.epochs_run = st["stopped_early"], len(st["history"])
-            result.resumed_from_epoch = len(st["history"])
-            return result
-        loaded = keras.saving.load_model(last_path, compile=True)
-        model.set_weights(loaded.get_weights())
-        model.optimizer.build(model.trainable_variables)
-        for v_dst, v_src in zip(model.optimizer.variables, loaded.optimizer.variables):
-            v_dst.assign(v_src)
+    st = read_json(state_path) if state_path.is_file() else {}
+    if st.get("finished"):
+        model.load_weights(best_path if (restore_best and best_path.is_file()) else
+                           state_dir / "final.weights.h5")
+        result.history = st["history"]
+        result.best_epoch, result.best_score = st["best_epoch"], st["best"]
+        result.stopped_early, result.epochs_run = st["stopped_early"], len(st["history"])
+        result.resumed_from_epoch = len(st["history"])
+        return result
+    if ckpt_path.is_file():
+        st = _load_checkpoint(ckpt_path, model)
         start_epoch, best, wait = st["epoch"], st["best"], st["wait"]
         result.history, result.best_epoch = st["history"], st["best_epoch"]
         result.resumed_from_epoch = start_epoch
@@ -171,10 +168,11 @@ def fit(model, x_train, y_train, *, epochs: int, batch_size: int, seed: int,
             bar.update(1)
             bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if k != "epoch"})
             _write_log(log_path, result.history)
-            self.model.save(last_path)
-            atomic_write_json(state_path, {"epoch": epoch + 1, "best": loop["best"],
-                                           "wait": loop["wait"], "best_epoch": result.best_epoch,
-                                           "history": result.history, "finished": False})
+            state = {"epoch": epoch + 1, "best": loop["best"], "wait": loop["wait"],
+                     "best_epoch": result.best_epoch, "history": result.history,
+                     "finished": False}
+            _save_checkpoint(ckpt_path, self.model, state)
+            atomic_write_json(state_path, state)  # for people; resume reads the checkpoint
             loop["this_call"] += 1
             if (interrupt_after is not None and loop["this_call"] >= interrupt_after
                     and epoch + 1 < epochs and not loop["stopped"]):
@@ -203,6 +201,35 @@ class TrainingInterrupted(RuntimeError):
     def __init__(self, epoch: int):
         super().__init__(f"training interrupted after epoch {epoch}")
         self.epoch = epoch
+
+
+def _save_checkpoint(path: Path, model, state: dict) -> None:
+    """Model variables (incl. dropout seed-generator states, which a .keras file does not
+    restore), optimizer variables and the loop state in ONE atomically replaced file, so the
+    weights and the epoch counter can never disagree after a crash."""
+    arrays = {f"m{i}": np.asarray(v.numpy()) for i, v in enumerate(model.variables)}
+    arrays.update({f"o{i}": np.asarray(v.numpy()) for i, v in enumerate(model.optimizer.variables)})
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, state=np.array(json.dumps(state)), **arrays)
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path: Path, model) -> dict:
+    with np.load(path) as ck:
+        n_model = sum(k.startswith("m") for k in ck.files)
+        if n_model != len(model.variables):
+            raise RuntimeError(f"{path}: checkpoint holds {n_model} variables, the model "
+                               f"{len(model.variables)}: it belongs to another model")
+        for i, v in enumerate(model.variables):
+            v.assign(ck[f"m{i}"])
+        model.optimizer.build(model.trainable_variables)
+        n_opt = sum(k.startswith("o") for k in ck.files)
+        if n_opt != len(model.optimizer.variables):
+            raise RuntimeError(f"{path}: checkpoint holds {n_opt} optimizer variables, the "
+                               f"optimizer {len(model.optimizer.variables)}")
+        for i, v in enumerate(model.optimizer.variables):
+            v.assign(ck[f"o{i}"])
+        return json.loads(str(ck["state"]))
 
 
 def _write_log(path: Path, history: list[dict]) -> None:

@@ -8,8 +8,9 @@ from common.training import TrainingInterrupted, fit, seed_everything
 def _model():
     import keras
     seed_everything(3)
+    # dropout makes the resume test cover the random-generator state, not only the weights
     m = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"),
-                          keras.layers.Dense(3, activation="softmax")])
+                          keras.layers.Dropout(0.3), keras.layers.Dense(3, activation="softmax")])
     m.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
               metrics=["accuracy"])
     return m
