@@ -193,7 +193,7 @@ def render_summary(env: dict | None = None) -> Path:
 def _update_readme(body: list[list[str]]) -> None:
     """Refresh the status table between markers in README.md (only when they exist)."""
     readme = REPO_ROOT / "README.md"
-    if os.environ.get("REPRO_RESULTS_DIR") or not readme.is_file():
+    if os.environ.get("REPRO_RESULTS_DIR", "").strip() or not readme.is_file():
         return  # a relocated results folder must not rewrite the repository's README
     text = readme.read_text(encoding="utf-8")
     start, end = "<!-- status:start -->", "<!-- status:end -->"

@@ -27,3 +27,11 @@ def test_best_source_wins(results_tmp):
     finish_run(r3, [cell("T1", "0.5s", "Overall", 91.0)], {})
     (m,) = measurements_from_runs("swishnet")
     assert m.value == 97.0 and m.corpus == "real" and m.run_id == r2.run_id
+
+
+def test_empty_environment_variable_counts_as_unset(monkeypatch):
+    # `make` exports variables it was not given as empty strings
+    from common.paths import REPO_ROOT, cache_dir, results_dir
+    monkeypatch.setenv("REPRO_CACHE_DIR", "")
+    monkeypatch.setenv("REPRO_RESULTS_DIR", " ")
+    assert cache_dir() == REPO_ROOT / "cache" and results_dir() == REPO_ROOT / "results"
