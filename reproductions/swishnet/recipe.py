@@ -49,8 +49,8 @@ def run(profile: str | None = None, seed: int = 2021, overrides=(), rerun: bool 
         profile = "full" if os.environ.get("MUSAN_ROOT") else "smoke"
     cfg = config_mod.load(profile, list(overrides))
     resolved = _resolve_data(cfg)
-    musan_root, musan_mini, musan_rep = resolved["musan"]
-    gtzan_root, gtzan_mini, gtzan_rep = resolved["gtzan"]
+    _, musan_mini, musan_rep = resolved["musan"]
+    _, gtzan_mini, gtzan_rep = resolved["gtzan"]
     datasets_info = {name: {**rep.to_dict(), "root": str(root), "is_mini": mini,
                             "files_found": int(len(rep.manifest)),
                             "files_skipped": int(len(rep.bad))}
