@@ -12,7 +12,6 @@ prompts joined into 30 s files) and music from the Drascula tracks the MUSAN min
 """
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -166,9 +165,7 @@ def _resolve_layout(root: Path) -> Path:
 
 def validate(root: str | Path | None = None, *, mini: bool = False) -> ValidationReport:
     root = _resolve_layout(dataset_root(NAME, ENV_VAR, root))
-    if not mini:
-        _refuse_mini(root)
-    meta = _read_meta(root) if mini else None
+    meta = mini_corpus.mini_meta(root, NAME, mini)
     expected = dict(meta["counts"]) if meta else dict(EXPECTED)
     groups = _mini_groups(root) if meta else {}
     notes = [] if meta else [f"official counts {EXPECTED}; the SwishNet paper reports {PAPER_COUNTS}"]
@@ -209,21 +206,6 @@ def validate(root: str | Path | None = None, *, mini: bool = False) -> Validatio
                             is_mini=meta is not None, notes=notes)
 
 
-def _read_meta(root: Path) -> dict:
-    meta = mini_corpus.read_mini(root)
-    if meta.get("dataset") != NAME:
-        raise DatasetError(f"{mini_corpus.find_mini_json(root)} describes dataset {meta.get('dataset')!r}, "
-                           f"not {NAME}")
-    return meta
-
-
-def _refuse_mini(root: Path) -> None:
-    found = mini_corpus.find_mini_json(root)
-    if found is not None:
-        raise DatasetError(f"{root} is a mini corpus ({found}), not the official {NAME}: "
-                           f"validate it with mini=True")
-
-
 def _mini_groups(root: Path) -> dict[str, str]:
     return mini_corpus.mini_file_groups(root)
 
@@ -231,8 +213,5 @@ def _mini_groups(root: Path) -> dict[str, str]:
 def root(root: str | Path | None = None, *, mini_if_unset: bool = True,
          seed: int = 0) -> tuple[Path, bool]:
     """(dataset root, is_mini): the user's root (argument or $GTZAN_ROOT), else the mini corpus."""
-    given = (root is not None and str(root).strip()) or os.environ.get(ENV_VAR, "").strip()
-    if given or not mini_if_unset:
-        path = dataset_root(NAME, ENV_VAR, root)
-        return path, mini_corpus.find_mini_json(path) is not None
-    return write_mini(seed=seed), True
+    return mini_corpus.resolve_root(NAME, ENV_VAR, root, mini_if_unset,
+                                    lambda: write_mini(seed=seed))

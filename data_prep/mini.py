@@ -192,6 +192,35 @@ def find_mini_json(root: Path) -> Path | None:
     return None
 
 
+def mini_meta(root: str | Path, dataset: str, mini: bool) -> dict | None:
+    """MINI.json of a mini corpus when ``mini``; None for a real dataset. A mini corpus checked
+    as the official dataset (whose counts it would only fail), or the reverse, is a
+    DatasetError that says which flag to use."""
+    root = Path(root)
+    found = find_mini_json(root)
+    if not mini:
+        if found is not None:
+            raise DatasetError(f"{root} is a mini corpus ({found}), not the official {dataset}: "
+                               f"validate it with mini=True")
+        return None
+    info = read_mini(root)
+    if info.get("dataset") != dataset:
+        raise DatasetError(f"{found} describes dataset {info.get('dataset')!r}, not {dataset}")
+    return info
+
+
+def resolve_root(dataset: str, env_var: str, root: str | Path | None, mini_if_unset: bool,
+                 build_mini: Callable[[], Path]) -> tuple[Path, bool]:
+    """(root, is_mini): the root given or in ``env_var``, else (when allowed) the mini corpus."""
+    from data_prep.paths import dataset_root
+
+    given = (root is not None and str(root).strip()) or os.environ.get(env_var, "").strip()
+    if given or not mini_if_unset:
+        path = dataset_root(dataset, env_var, root)
+        return path, find_mini_json(path) is not None
+    return build_mini(), True
+
+
 def read_mini(root: Path) -> dict:
     path = find_mini_json(Path(root))
     if path is None:

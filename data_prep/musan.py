@@ -13,7 +13,6 @@ speech/{allison,june} (asterisk prompts joined into 8-15 s files), music/{opsoun
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -286,7 +285,7 @@ def validate(root: str | Path | None = None, *, mini: bool = False) -> Validatio
     root = _resolve_layout(dataset_root(NAME, ENV_VAR, root))
     notes: list[str] = []
     missing: list[tuple[str, str]] = []
-    meta = _mini_meta(root, mini)
+    meta = mini_corpus.mini_meta(root, NAME, mini)
     expected = dict(meta["counts"]) if meta else dict(EXPECTED)
     groups = mini_corpus.mini_file_groups(root) if meta else {}
     if not (root / "README").is_file():
@@ -351,34 +350,9 @@ def validate(root: str | Path | None = None, *, mini: bool = False) -> Validatio
                             is_mini=meta is not None, notes=notes)
 
 
-def _mini_meta(root: Path, mini_flag: bool) -> dict | None:
-    if not mini_flag:
-        _refuse_mini(root)
-        return None
-    meta = mini_corpus.read_mini(root)
-    if meta.get("dataset") != NAME:
-        raise DatasetError(f"{mini_corpus.find_mini_json(root)} describes dataset {meta.get('dataset')!r}, "
-                           f"not {NAME}")
-    return meta
-
-
 def root(root: str | Path | None = None, *, mini_if_unset: bool = True,
          seed: int = 0) -> tuple[Path, bool]:
     """(dataset root, is_mini): the user's root (argument or $MUSAN_ROOT), else the mini corpus."""
-    given = (root is not None and str(root).strip()) or os.environ.get(ENV_VAR, "").strip()
-    if given or not mini_if_unset:
-        path = dataset_root(NAME, ENV_VAR, root)
-        return path, mini_json_present(path)
-    return write_mini(seed=seed), True
+    return mini_corpus.resolve_root(NAME, ENV_VAR, root, mini_if_unset,
+                                    lambda: write_mini(seed=seed))
 
-
-def _refuse_mini(root: Path) -> None:
-    """A mini corpus checked against the official counts would only report 'incomplete'."""
-    found = mini_corpus.find_mini_json(root)
-    if found is not None:
-        raise DatasetError(f"{root} is a mini corpus ({found}), not the official {NAME}: "
-                           f"validate it with mini=True")
-
-
-def mini_json_present(path: Path) -> bool:
-    return mini_corpus.find_mini_json(path) is not None

@@ -40,7 +40,6 @@ evaluation_setup lists tell the split (as for the official data). Files are 16-b
 from __future__ import annotations
 
 import math
-import os
 import re
 import time
 from collections.abc import Sequence
@@ -53,8 +52,9 @@ import pandas as pd
 from common.audio_io import write_audio
 from common.errors import DatasetError
 from common.fileio import atomic_write_json, atomic_write_text, is_done, mark_done, stable_hash
-from data_prep import mini, paths
-from data_prep.mini import MINI_JSON, find_mini_json, read_mini
+from data_prep import mini as mini_corpus
+from data_prep import paths
+from data_prep.mini import MINI_JSON
 from data_prep.mixer import EventClip, MixerConfig, active_extent, max_polyphony, mix_events
 from data_prep.notice import write_notice
 from data_prep.sources import catalogue, read_recording
@@ -259,18 +259,8 @@ def event_counts(root: str | Path, labels: Sequence[str] = LABELS) -> EventCount
 # --------------------------------------------------------------------------- validation
 
 def mini_info(root: str | Path, mini: bool) -> dict | None:
-    """The corpus's MINI.json when ``mini``; None for a real dataset. A mini corpus checked as
-    the official dataset (or the reverse) is a DatasetError that says which flag to use."""
-    found = find_mini_json(Path(root))
-    if not mini:
-        if found is not None:
-            raise DatasetError(f"{root} is a mini corpus ({found}), not the official {NAME}: "
-                               f"validate it with mini=True")
-        return None
-    info = read_mini(Path(root))
-    if info.get("dataset") != NAME:
-        raise DatasetError(f"{found} describes dataset {info.get('dataset')!r}, not {NAME}")
-    return info
+    """The corpus's MINI.json when ``mini``; None for a real dataset (see mini.mini_meta)."""
+    return mini_corpus.mini_meta(root, NAME, mini)
 
 
 def validate(root: str | Path | None = None, *, mini: bool = False) -> ValidationReport:
@@ -474,9 +464,9 @@ def write_mini(dest: str | Path | None = None, seed: int = 0) -> Path:
     key = mini_key(seed)
     if is_done(dest, key):
         return dest
-    mini.check_dest(dest)
+    mini_corpus.check_dest(dest)
     t0 = time.perf_counter()
-    out = mini.staging(dest)       # built here, moved to dest when complete
+    out = mini_corpus.staging(dest)       # built here, moved to dest when complete
     cfg = TREATMENT
     sr = cfg.samplerate
     rng = np.random.default_rng(seed)
@@ -567,14 +557,11 @@ def write_mini(dest: str | Path | None = None, seed: int = 0) -> Path:
         "build_seconds": round(time.perf_counter() - t0, 2),
     })
     mark_done(out, key, seed=seed, version=MINI_VERSION, mixtures=len(mixtures))
-    mini.publish(out, dest)
+    mini_corpus.publish(out, dest)
     return dest
 
 
 def root(root: str | Path | None = None, *, mini_if_unset: bool = True,
          seed: int = 0) -> tuple[Path, bool]:
     """The user's dataset root (argument or $TUT_SED_2016_ROOT), else the mini corpus."""
-    if root is None and not os.environ.get(ENV_VAR, "").strip() and mini_if_unset:
-        return write_mini(seed=seed), True
-    path = paths.dataset_root(NAME, ENV_VAR, root)
-    return path, find_mini_json(path) is not None
+    return mini_corpus.resolve_root(NAME, ENV_VAR, root, mini_if_unset, lambda: write_mini(seed=seed))

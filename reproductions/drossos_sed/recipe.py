@@ -36,33 +36,17 @@ BASELINE, DILATED, DESSED, PROP_1X1, PROP_POOL = T4_MODELS.values()
 # run
 # ---------------------------------------------------------------------------------------------
 
-def _resolve_data(cfg: DrossosConfig) -> dict:
-    from data_prep import datasets
-    wanted = [n for n, on in zip(DATASETS, (cfg.mono.enabled, cfg.poly.enabled)) if on]
-    out = {}
-    for name in wanted:
-        mod = datasets.get(name)
-        root, is_mini = mod.root(None, mini_if_unset=True, seed=cfg.mini_seed)
-        report = mod.validate(root, mini=is_mini)
-        if report.manifest.empty:
-            raise DatasetError(f"{name}: no usable audio under {root}:\n{report.summary()}")
-        out[name] = (root, is_mini, report)
-    return out
-
-
 def run(profile: str | None = None, seed: int = 2021, overrides=(), rerun: bool = False) -> Path:
     """Train and evaluate every enabled model; returns the run folder."""
     if profile is None:
         profile = "full" if any(os.environ.get(v, "").strip() for v in ROOT_VARS) else "smoke"
+    from data_prep import datasets
+
     cfg = config_mod.load(profile, list(overrides))
-    resolved = _resolve_data(cfg)
-    datasets_info = {name: {**rep.to_dict(), "root": str(root), "is_mini": mini,
-                            "files_found": len(rep.manifest),
-                            "files_skipped": len(rep.bad)}
-                     for name, (root, mini, rep) in resolved.items()}
-    identity = {"config": config_to_dict(cfg),
-                "data": {n: {"root": d["root"], "is_mini": d["is_mini"],
-                             "files": d["files_found"]} for n, d in datasets_info.items()}}
+    wanted = [n for n, on in zip(DATASETS, (cfg.mono.enabled, cfg.poly.enabled)) if on]
+    resolved = datasets.resolve(wanted, seed=cfg.mini_seed)
+    datasets_info = datasets.provenance(resolved)
+    identity = {"config": config_to_dict(cfg), "data": datasets.identity(datasets_info)}
     corpus = "mini" if any(mini for _, mini, _ in resolved.values()) else "real"
     run_ = start_run(PAPER, cfg.profile, corpus, seed, identity,
                      data={"datasets": datasets_info}, rerun=rerun)
@@ -70,11 +54,7 @@ def run(profile: str | None = None, seed: int = 2021, overrides=(), rerun: bool 
         print(f"run {run_.run_id} already finished: nothing recomputed "
               f"(use --rerun for a new run folder)")
         return run_.dir
-    for name, (_, _, rep) in resolved.items():
-        rep.write(run_.dir / "data" / name)
-        if len(rep.bad):
-            print(f"{name}: skipped {len(rep.bad)} bad file(s), listed in "
-                  f"{run_.dir / 'data' / name / 'bad_files.csv'}")
+    datasets.write_reports(resolved, run_.dir / "data")
     cells: list[dict] = []
     metrics: dict = {"load_average": _load_average()}
     if "urbansound8k" in resolved:

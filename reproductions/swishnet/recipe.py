@@ -7,12 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from common.config import config_to_dict
-from common.errors import DatasetError
 from common.recipes import Section, measurements_from_runs
 from common.results import Measurement
 from common.runs import cell, finish_run, finished_runs, start_run
 from reproductions.swishnet import config as config_mod
-from reproductions.swishnet.config import CLASS_NAMES, SwishNetConfig
+from reproductions.swishnet.config import CLASS_NAMES
 
 PAPER = "swishnet"
 TITLE = "SwishNet on MUSAN, fine-tuned on GTZAN music/speech (report 004)"
@@ -29,35 +28,18 @@ P_T7_COLUMNS = {k: v.replace(" (%)", "") for k, v in T2_COLUMNS.items()}
 # run
 # ---------------------------------------------------------------------------------------------
 
-def _resolve_data(cfg: SwishNetConfig) -> dict:
-    from data_prep import datasets
-    out = {}
-    for name in DATASETS:
-        mod = datasets.get(name)
-        root, is_mini = mod.root(None, mini_if_unset=True, seed=cfg.mini_seed)
-        report = mod.validate(root, mini=is_mini)
-        if report.manifest.empty:
-            raise DatasetError(f"{name}: no usable audio under {root}:\n{report.summary()}")
-        out[name] = (root, is_mini, report)
-    return out
-
-
 def run(profile: str | None = None, seed: int = 2021, overrides=(), rerun: bool = False) -> Path:
+    from data_prep import datasets
     from reproductions.swishnet import data, pipeline
 
     if profile is None:
         profile = "full" if os.environ.get("MUSAN_ROOT") else "smoke"
     cfg = config_mod.load(profile, list(overrides))
-    resolved = _resolve_data(cfg)
+    resolved = datasets.resolve(DATASETS, seed=cfg.mini_seed)
     _, musan_mini, musan_rep = resolved["musan"]
     _, gtzan_mini, gtzan_rep = resolved["gtzan"]
-    datasets_info = {name: {**rep.to_dict(), "root": str(root), "is_mini": mini,
-                            "files_found": int(len(rep.manifest)),
-                            "files_skipped": int(len(rep.bad))}
-                     for name, (root, mini, rep) in resolved.items()}
-    identity = {"config": config_to_dict(cfg),
-                "data": {n: {"root": d["root"], "is_mini": d["is_mini"],
-                             "files": d["files_found"]} for n, d in datasets_info.items()}}
+    datasets_info = datasets.provenance(resolved)
+    identity = {"config": config_to_dict(cfg), "data": datasets.identity(datasets_info)}
     corpus = "mini" if musan_mini else "real"
     run_ = start_run(PAPER, cfg.profile, corpus, seed, identity,
                      data={"datasets": datasets_info}, rerun=rerun)
@@ -65,11 +47,7 @@ def run(profile: str | None = None, seed: int = 2021, overrides=(), rerun: bool 
         print(f"run {run_.run_id} already finished: nothing recomputed "
               f"(use --rerun for a new run folder)")
         return run_.dir
-    for name, (root, mini, rep) in resolved.items():
-        rep.write(run_.dir / "data" / name)
-        if len(rep.bad):
-            print(f"{name}: skipped {len(rep.bad)} bad file(s), listed in "
-                  f"{run_.dir / 'data' / name / 'bad_files.csv'}")
+    datasets.write_reports(resolved, run_.dir / "data")
 
     # manifest paths are relative to the layout folder the validator resolved (report.root)
     musan, musan_skip = data.extract(musan_rep.manifest, musan_rep.root, cfg.features,
