@@ -94,3 +94,17 @@ def measurements_from_runs(paper: str) -> list[Measurement]:
 def runs_used(paper: str, measurements: list[Measurement]) -> list[dict]:
     ids = {m.run_id for m in measurements if m.run_id}
     return [r for r in finished_runs(paper) if r["run_id"] in ids]
+
+
+def complexity_section(paper: str, models: dict, title: str, unit: str) -> Section:
+    """Parameters and MACs of every model variant, with the counting rule, for REPORT.md."""
+    from common.complexity import COUNTING_RULE, count_model
+    from common.report import md_table
+
+    rows = []
+    for key, build in models.items():
+        c = count_model(build())
+        rows.append([key, f"{c.params:,}", f"{c.trainable_params:,}", f"{c.macs:,}"])
+    return Section(title, md_table(["variant", "params", "trainable", f"MACs per {unit}"], rows)
+                   + f"\n\nCounting rule: {COUNTING_RULE}\n\nPer layer: "
+                   f"`repro complexity {paper} --layers`.")

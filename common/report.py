@@ -34,7 +34,7 @@ def evaluate(paper: str) -> tuple[object, list[ResultRow], list[dict]]:
     return recipe, rows, recipes.runs_used(paper, ms)
 
 
-def _md_table(header: list[str], body: list[list[str]]) -> str:
+def md_table(header: list[str], body: list[list[str]]) -> str:
     def esc(s):
         return str(s).replace("|", "\\|").replace("\n", " ")
     lines = ["| " + " | ".join(esc(h) for h in header) + " |",
@@ -64,7 +64,7 @@ def _grid(rows: list[ResultRow]) -> str:
             line += [f"{fmt(ours)} {TAGS[r.status]}" if ours is not None else TAGS[NOT_RUN],
                      r.published.display()]
         body.append(line)
-    return _md_table(header, body)
+    return md_table(header, body)
 
 
 def _long(rows: list[ResultRow]) -> str:
@@ -75,7 +75,7 @@ def _long(rows: list[ResultRow]) -> str:
                      fmt(r.delta) if r.delta is not None else "–", p.tolerance.describe(),
                      r.status + (" (explained)" if r.explanation else ""),
                      m.corpus if m else "–", (m.run_id or m.profile) if m else "–"])
-    return _md_table(["row", "column", "published", "ours", "Δ", "tolerance", "status", "data",
+    return md_table(["row", "column", "published", "ours", "Δ", "tolerance", "status", "data",
                       "run"], body)
 
 
@@ -185,7 +185,7 @@ def render_summary(env: dict | None = None) -> Path:
         "_Generated file — regenerate with `repro report --all`._", "",
         f"- Generated: {env['date']} · git `{env['git']['short']}`"
         f"{' (uncommitted changes)' if env['git']['dirty'] else ''}", "",
-        _md_table(SUMMARY_HEADER, body), "", LEGEND, ""])
+        md_table(SUMMARY_HEADER, body), "", LEGEND, ""])
     _update_readme(body)
     return atomic_write_text(results_dir() / "SUMMARY.md", text)
 
@@ -201,7 +201,7 @@ def _update_readme(body: list[list[str]]) -> None:
         return
     linked = [[re.sub(r"\]\((\w+)/REPORT.md\)", r"](results/\1/REPORT.md)", row[0]), *row[1:]]
               for row in body]
-    table = _md_table(SUMMARY_HEADER, linked)
+    table = md_table(SUMMARY_HEADER, linked)
     new = re.sub(re.escape(start) + r".*?" + re.escape(end), f"{start}\n{table}\n{end}", text,
                  flags=re.S)
     if new != text:

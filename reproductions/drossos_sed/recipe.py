@@ -11,7 +11,8 @@ import numpy as np
 
 from common.config import config_to_dict
 from common.errors import DatasetError
-from common.recipes import Section, measurements_from_runs
+from common.recipes import Section, complexity_section, measurements_from_runs
+from common.report import md_table
 from common.results import Measurement
 from common.runs import cell, finish_run, finished_runs, stage_result, start_run
 from reproductions.drossos_sed import config as config_mod
@@ -538,12 +539,6 @@ def _fmt(v, digits: int = 3) -> str:
     return f"{v:.{digits}f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
 
 
-def _table(header: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def _mono_section(m: dict, rel: Path) -> list[Section]:
     out = []
     rows = []
@@ -562,7 +557,7 @@ def _mono_section(m: dict, rel: Path) -> list[Section]:
              f"{sp['sizes']['test']} slices (train / validation / test); "
              f"{sp['groups_in_train_and_test']} of {sp['n_groups']} recording groups have "
              "slices in both training and test."),
-            _table(["model", "report row", "test accuracy", "test loss", "macro F1",
+            md_table(["model", "report row", "test accuracy", "test loss", "macro F1",
                     "epochs", "best epoch", "train s", "params (as trained)"], rows)]
     names = m["class_names"]
     per = [[n] + [_fmt(r["classification"]["values"].get(f"f1/{n}")) for r in
@@ -571,7 +566,7 @@ def _mono_section(m: dict, rel: Path) -> list[Section]:
               _test_support(m, n)] for n in names]
     body.append("Per-class test F1 (the report's Table 3 is the baseline's column), with the "
                 "metadata's slice count per class (the report's Table 1) and the test support:")
-    body.append(_table(["class", *m["models"], "slices (Table 1)", "test slices"], per))
+    body.append(md_table(["class", *m["models"], "slices (Table 1)", "test slices"], per))
     if m["is_mini"]:
         body.append("This is the **mini corpus**: its ten classes are its own (real Debian "
                     "recordings: breaking, explosion, ... wind), not UrbanSound8K's, so the "
@@ -621,7 +616,7 @@ def _poly_section(m: dict, rel: Path, profile: str) -> list[Section]:
              "micro F1 (dnd-sed definition), segment F1/ER = sed_eval, 1-s segments (the "
              "paper's metric). The constant rows are the floor: the loss shown for 'nothing "
              "active' is the cross-entropy of predicting the training class priors."),
-            _table(["system", "Table 4 row / classes on", "accuracy", "loss", "frame F1",
+            md_table(["system", "Table 4 row / classes on", "accuracy", "loss", "frame F1",
                     "frame ER", "segment F1", "segment ER", "epochs", "best epoch",
                     "s / epoch", "train s", "params (as trained)"], rows)]
     if profile == "smoke":
@@ -643,7 +638,7 @@ def _poly_section(m: dict, rel: Path, profile: str) -> list[Section]:
     out = [Section("Polyphonic (TUT-SED Synthetic 2016) results", "\n\n".join(body), figs)]
     t2 = m["facts"]["table2"]
     out.append(Section("TUT-SED event counts (report Table 2)",
-                       _table(["label", "events"], [[k, v] for k, v in t2.items()])
+                       md_table(["label", "events"], [[k, v] for k, v in t2.items()])
                        + f"\n\n{m['facts']['events']} events in {m['facts']['mixtures']} "
                          f"mixtures, maximum polyphony {m['facts']['max_polyphony']}."))
     return out
@@ -663,7 +658,7 @@ def _params_section() -> Section:
                      pub])
     return Section(
         "Parameters and model size (full-size models)",
-        _table(["row", "variant", "trainable", "total (incl. BN statistics)",
+        md_table(["row", "variant", "trainable", "total (incl. BN statistics)",
                 "float32 weights (MB)", ".weights.h5 (KB)", "published params / size"], rows)
         + "\n\nThe report's sizes (43 KB for the 3.7 M-parameter models, 6-6.5 KB for the "
           "0.5 M ones) cannot be weight files: 3.7 M float32 values alone take 14.7 MB, and even "
@@ -731,12 +726,4 @@ def complexity_models() -> dict:
 
 
 def _complexity_section() -> Section:
-    from common.complexity import COUNTING_RULE, count_model
-    rows = []
-    for key, build in complexity_models().items():
-        c = count_model(build())
-        rows.append([key, f"{c.params:,}", f"{c.trainable_params:,}", f"{c.macs:,}"])
-    return Section(
-        "Complexity (full-size models; 1,024 × 40 TUT input, 174 × 40 UrbanSound8K input)",
-        _table(["variant", "params", "trainable", "MACs per input"], rows)
-        + f"\n\nCounting rule: {COUNTING_RULE}\n\nPer layer: `repro complexity drossos_sed --layers`.")
+    return complexity_section(PAPER, complexity_models(), "Complexity (full-size models; 1,024 × 40 TUT input, 174 × 40 UrbanSound8K input)", "input")

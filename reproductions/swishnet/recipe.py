@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from common.config import config_to_dict
-from common.recipes import Section, measurements_from_runs
+from common.recipes import Section, complexity_section, measurements_from_runs
+from common.report import md_table
 from common.results import Measurement
 from common.runs import cell, finish_run, finished_runs, start_run
 from reproductions.swishnet import config as config_mod
@@ -295,12 +296,6 @@ def _fmt(v: float | None, digits: int = 2) -> str:
     return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.{digits}f}"
 
 
-def _table(header: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def report_sections(rows) -> list[Section]:
     from reproductions.swishnet.model import question1_prediction  # noqa: F401 (import check)
 
@@ -329,7 +324,7 @@ def report_sections(rows) -> list[Section]:
         tbl.append([key, r["n_clips"]["train"], r["n_clips"]["validation"], r["n_clips"]["test"],
                     f["epochs_run"], f["best_epoch"], "yes" if f["stopped_early"] else "no",
                     f"{r['train_seconds']:.0f}"])
-    body.append(_table(["clip", "train clips", "val clips", "test clips", "epochs run",
+    body.append(md_table(["clip", "train clips", "val clips", "test clips", "epochs run",
                         "best epoch", "early stop", "train s"], tbl))
     sections.append(Section("Run summary", "\n\n".join(body)))
 
@@ -352,7 +347,7 @@ def report_sections(rows) -> list[Section]:
             "The report's code split **clips** at random; the paper split **files**. Clips "
             "overlap by 50 %, so a clip-level split puts half-identical neighbours of a test clip "
             "into training: the last two columns count the files with clips on both sides.\n\n"
-            + _table(["clip", f"overall ({default})", f"overall ({other})", f"SNS ({default})",
+            + md_table(["clip", f"overall ({default})", f"overall ({other})", f"SNS ({default})",
                       f"SNS ({other})", f"files in train & test ({default})",
                       f"files in train & test ({other})"], rows_),
             [(f"Confusion matrices, {other}-level split",
@@ -371,7 +366,7 @@ def report_sections(rows) -> list[Section]:
         "Before fine-tuning the MUSAN model is applied as is (zero-shot; a *noise* prediction "
         "counts as an error). Fine-tuning follows the report: 25 % of the clips, no validation, "
         "constant learning rate; F1 = macro average over music and speech.\n\n"
-        + _table(["clip", "fine-tune clips", "test clips", "zero-shot acc.", "fine-tuned acc.",
+        + md_table(["clip", "fine-tune clips", "test clips", "zero-shot acc.", "fine-tuned acc.",
                   "speech rec.", "music rec.", "F1"], rows_),
         [("GTZAN accuracy before and after fine-tuning", str(rel / "gtzan_accuracy.png"))]))
 
@@ -394,7 +389,7 @@ def report_sections(rows) -> list[Section]:
         "Question 1: the seeded prediction check",
         "The report seeds numpy (`np.random.seed(2021)`), builds `SwishNet(input_shape=(16, 20), "
         "classes=2)` and predicts on `np.random.randn(2, 16, 20)`.\n\n"
-        + _table(["sample", "ours class 0", "ours class 1", "published class 0",
+        + md_table(["sample", "ours class 0", "ours class 1", "published class 0",
                   "published class 1"],
                  [[i, f"{ours[i][0]:.8f}", f"{ours[i][1]:.8f}", pub[i][0], pub[i][1]]
                   for i in range(2)])
@@ -437,7 +432,7 @@ def report_sections(rows) -> list[Section]:
             f"({env.get('cores', '?')} cores); ours / paper (Core i7-8700K). Weights: float32 "
             "size (4 bytes per parameter) / our Keras `.weights.h5` file (HDF5 adds per-variable "
             "overhead) / the paper's file, in KB.\n\n"
-            + _table(["variant", "params", "paper params", "CPU ms 0.5 s", "CPU ms 1 s",
+            + md_table(["variant", "params", "paper params", "CPU ms 0.5 s", "CPU ms 1 s",
                       "CPU ms 2 s", "weights KB (float32 / .h5 / paper)"], rows_)))
     sections.append(_complexity_section())
     sections.append(Section(
@@ -457,12 +452,4 @@ def complexity_models() -> dict:
 
 
 def _complexity_section() -> Section:
-    from common.complexity import COUNTING_RULE, count_model
-    rows_ = []
-    for key, build in complexity_models().items():
-        c = count_model(build())
-        rows_.append([key, f"{c.params:,}", f"{c.trainable_params:,}", f"{c.macs:,}"])
-    return Section(
-        "Complexity (parameters and MACs, 2 s clip = 133 × 20 input)",
-        _table(["variant", "params", "trainable", "MACs per clip"], rows_)
-        + f"\n\nCounting rule: {COUNTING_RULE}\n\nPer layer: `repro complexity swishnet --layers`.")
+    return complexity_section(PAPER, complexity_models(), "Complexity (parameters and MACs, 2 s clip = 133 × 20 input)", "clip")
