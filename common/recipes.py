@@ -108,3 +108,23 @@ def complexity_section(paper: str, models: dict, title: str, unit: str) -> Secti
     return Section(title, md_table(["variant", "params", "trainable", f"MACs per {unit}"], rows)
                    + f"\n\nCounting rule: {COUNTING_RULE}\n\nPer layer: "
                    f"`repro complexity {paper} --layers`.")
+
+
+def open_run(paper: str, cfg, seed: int, corpus: str, resolved: dict, rerun: bool = False):
+    """The run folder for this config, seed and data (see common.runs.start_run), with the
+    datasets' provenance recorded and their manifests / bad-file lists written. When exactly
+    this run has already finished (``run.finished``) nothing is written: the caller returns."""
+    from common.config import config_to_dict
+    from common.runs import start_run
+    from data_prep import datasets
+
+    info = datasets.provenance(resolved)
+    identity = {"config": config_to_dict(cfg), "data": datasets.identity(info)}
+    run = start_run(paper, cfg.profile, corpus, seed, identity, data={"datasets": info},
+                    rerun=rerun)
+    if run.finished:
+        print(f"run {run.run_id} already finished: nothing recomputed "
+              f"(use --rerun for a new run folder)")
+        return run
+    datasets.write_reports(resolved, run.dir / "data")
+    return run

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from common.config import config_to_dict
 from common.errors import DatasetError
-from common.recipes import Section, complexity_section, measurements_from_runs
+from common.recipes import Section, complexity_section, measurements_from_runs, open_run
 from common.report import md_table
 from common.results import Measurement
-from common.runs import cell, finish_run, finished_runs, stage_result, start_run
+from common.runs import cell, finish_run, finished_runs, stage_result
 from reproductions.drossos_sed import config as config_mod
 from reproductions.drossos_sed.config import (
     MONO_ROWS,
@@ -46,16 +45,10 @@ def run(profile: str | None = None, seed: int = 2021, overrides=(), rerun: bool 
     cfg = config_mod.load(profile, list(overrides))
     wanted = [n for n, on in zip(DATASETS, (cfg.mono.enabled, cfg.poly.enabled)) if on]
     resolved = datasets.resolve(wanted, seed=cfg.mini_seed)
-    datasets_info = datasets.provenance(resolved)
-    identity = {"config": config_to_dict(cfg), "data": datasets.identity(datasets_info)}
     corpus = "mini" if any(mini for _, mini, _ in resolved.values()) else "real"
-    run_ = start_run(PAPER, cfg.profile, corpus, seed, identity,
-                     data={"datasets": datasets_info}, rerun=rerun)
+    run_ = open_run(PAPER, cfg, seed, corpus, resolved, rerun)
     if run_.finished:
-        print(f"run {run_.run_id} already finished: nothing recomputed "
-              f"(use --rerun for a new run folder)")
         return run_.dir
-    datasets.write_reports(resolved, run_.dir / "data")
     cells: list[dict] = []
     metrics: dict = {"load_average": _load_average()}
     if "urbansound8k" in resolved:

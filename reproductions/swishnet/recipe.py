@@ -6,11 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from common.config import config_to_dict
-from common.recipes import Section, complexity_section, measurements_from_runs
+from common.recipes import Section, complexity_section, measurements_from_runs, open_run
 from common.report import md_table
 from common.results import Measurement
-from common.runs import cell, finish_run, finished_runs, start_run
+from common.runs import cell, finish_run, finished_runs
 from reproductions.swishnet import config as config_mod
 from reproductions.swishnet.config import CLASS_NAMES
 
@@ -39,16 +38,10 @@ def run(profile: str | None = None, seed: int = 2021, overrides=(), rerun: bool 
     resolved = datasets.resolve(DATASETS, seed=cfg.mini_seed)
     _, musan_mini, musan_rep = resolved["musan"]
     _, gtzan_mini, gtzan_rep = resolved["gtzan"]
-    datasets_info = datasets.provenance(resolved)
-    identity = {"config": config_to_dict(cfg), "data": datasets.identity(datasets_info)}
     corpus = "mini" if musan_mini else "real"
-    run_ = start_run(PAPER, cfg.profile, corpus, seed, identity,
-                     data={"datasets": datasets_info}, rerun=rerun)
+    run_ = open_run(PAPER, cfg, seed, corpus, resolved, rerun)
     if run_.finished:
-        print(f"run {run_.run_id} already finished: nothing recomputed "
-              f"(use --rerun for a new run folder)")
         return run_.dir
-    datasets.write_reports(resolved, run_.dir / "data")
 
     # manifest paths are relative to the layout folder the validator resolved (report.root)
     musan, musan_skip = data.extract(musan_rep.manifest, musan_rep.root, cfg.features,
