@@ -17,61 +17,32 @@ import numpy as np
 import pandas as pd
 
 from common import feature_cache
-from common.audio_io import load_audio
-from common.features import PsfMfccConfig, psf_mfcc
 from common.fileio import atomic_write_text, stable_hash
 from common.paths import cache_dir
 from reproductions.swishnet import preprocessing as pp
 from reproductions.swishnet.config import LABELS, FeatureConfig
 
 
-def mfcc_config(cfg: FeatureConfig) -> PsfMfccConfig:
-    return PsfMfccConfig(samplerate=cfg.samplerate, winlen=cfg.winlen, winstep=cfg.winstep,
-                         numcep=cfg.numcep, nfilt=cfg.nfilt, nfft=cfg.nfft)
+def preprocess_config(cfg: FeatureConfig, clip_seconds: tuple[float, ...], silence_hop: int,
+                      denoise: bool) -> pp.PreprocessConfig:
+    """The run config's feature section as the preprocessing module's full parameter set."""
+    return pp.PreprocessConfig(
+        sr=cfg.samplerate, silence_mode=cfg.silence_mode, silence_top_db=cfg.top_db,
+        silence_frame_length=cfg.silence_frame, silence_hop_length=silence_hop,
+        loudness_block_seconds=cfg.loudness_block_seconds, clip_seconds=tuple(clip_seconds),
+        overlap=cfg.clip_overlap, mfcc_winlen=cfg.winlen, mfcc_winstep=cfg.winstep,
+        mfcc_numcep=cfg.numcep, mfcc_nfilt=cfg.nfilt, mfcc_nfft=cfg.nfft, denoise=denoise)
 
 
 def clip_key(seconds: float) -> str:
     return f"clips_{seconds:g}s"
 
 
-def file_features(path: str, cfg: FeatureConfig, clip_seconds: tuple[float, ...],
-                  silence_hop: int, denoise: bool) -> dict[str, np.ndarray]:
-    """All clips of one file as MFCC arrays, one array per clip length (may hold 0 clips)."""
-    if denoise:
-        # the report denoised the GTZAN wav files in place (at 22,050 Hz) before loading at 16 kHz
-        y, sr = load_audio(path)
-        y = pp.denoise_logmmse(y, sr)
-        y, _ = load_audio(path, sr=cfg.samplerate, data=_wav_bytes(y, sr))
-    else:
-        y, _ = load_audio(path, sr=cfg.samplerate)
-    sr = cfg.samplerate
-    y = pp.remove_silence(y, sr, top_db=cfg.top_db, frame_length=cfg.silence_frame,
-                          hop_length=silence_hop, mode=cfg.silence_mode)
-    y = pp.equalise_loudness(y, sr, block_seconds=cfg.loudness_block_seconds)
-    mcfg = mfcc_config(cfg)
-    out = {}
-    for seconds in clip_seconds:
-        clips = pp.segment(y, sr, seconds, overlap=cfg.clip_overlap)
-        frames = _frames(seconds, mcfg)
-        feats = np.zeros((len(clips), frames, cfg.numcep), np.float32)
-        for i, clip in enumerate(clips):
-            feats[i] = psf_mfcc(clip, mcfg)
-        out[clip_key(seconds)] = feats
-    return out
-
-
-def _frames(seconds: float, mcfg: PsfMfccConfig) -> int:
-    from common.features import psf_num_frames
-    return psf_num_frames(int(round(seconds * mcfg.samplerate)), mcfg)
-
-
-def _wav_bytes(y: np.ndarray, sr: int) -> bytes:
-    import io
-
-    import soundfile as sf
-    buf = io.BytesIO()
-    sf.write(buf, y, sr, format="WAV", subtype="FLOAT")
-    return buf.getvalue()
+def file_features(path: str, cfg: pp.PreprocessConfig) -> dict[str, np.ndarray]:
+    """All clips of one file as MFCC arrays, one array per clip length (may hold 0 clips).
+    The file is cleaned once; only segmentation and MFCC run per clip length."""
+    y = pp.clean_waveform(path, cfg)
+    return {clip_key(s): pp.clip_mfccs(y, cfg, s) for s in cfg.clip_seconds}
 
 
 @dataclass
@@ -95,11 +66,9 @@ def extract(manifest: pd.DataFrame, root: Path, cfg: FeatureConfig,
     """Features of every manifest file for every clip length, plus the skipped files."""
     rel = list(manifest["path"])
     items = [str(Path(root) / p) for p in rel]
-    hop = silence_hop or cfg.silence_hop
-    fn = functools.partial(file_features, cfg=cfg, clip_seconds=tuple(clip_seconds),
-                           silence_hop=hop, denoise=denoise)
-    key_cfg = {"features": asdict(cfg), "clips": list(clip_seconds), "hop": hop,
-               "denoise": denoise, "pipeline": "swishnet-v1"}
+    pcfg = preprocess_config(cfg, clip_seconds, silence_hop or cfg.silence_hop, denoise)
+    fn = functools.partial(file_features, cfg=pcfg)
+    key_cfg = {"preprocess": asdict(pcfg), "pipeline": "swishnet-v2"}
     cache = cache_dir() / "swishnet" / f"{dataset}-{stable_hash([str(root), key_cfg], 10)}.h5"
     names = dict(zip(items, rel))
     path = feature_cache.map_cached(items, fn, cache, key_cfg, workers=workers,

@@ -349,22 +349,32 @@ def load_waveform(path_or_array: Union[str, Path, np.ndarray], cfg: PreprocessCo
     return y
 
 
+def clean_waveform(path_or_array: Union[str, Path, np.ndarray], cfg: PreprocessConfig,
+                   sr: int | None = None) -> np.ndarray:
+    """Steps 1-3 once per file: load (+ denoise), remove silence, equalise loudness."""
+    y = load_waveform(path_or_array, cfg, sr=sr)
+    y = remove_silence(y, cfg.sr, top_db=cfg.silence_top_db,
+                       frame_length=cfg.silence_frame_length,
+                       hop_length=cfg.silence_hop_length, mode=cfg.silence_mode)
+    return equalise_loudness(y, cfg.sr, block_seconds=cfg.loudness_block_seconds,
+                             eps=cfg.loudness_eps)
+
+
+def clip_mfccs(y: np.ndarray, cfg: PreprocessConfig, clip_seconds: float) -> np.ndarray:
+    """Steps 4-5 on a cleaned waveform: float32 (n_clips, frames_per_clip, numcep)."""
+    clips = segment(y, cfg.sr, clip_seconds, overlap=cfg.overlap)
+    mfcc_cfg = cfg.mfcc_config()
+    out = np.empty((clips.shape[0], cfg.frames_per_clip(clip_seconds), cfg.mfcc_numcep),
+                   dtype=np.float32)
+    for i, clip in enumerate(clips):
+        out[i] = psf_mfcc(clip, mfcc_cfg)
+    return out
+
+
 def file_to_clips(path_or_array: Union[str, Path, np.ndarray], cfg: PreprocessConfig,
                   clip_seconds: float, sr: int | None = None) -> np.ndarray:
     """The whole pipeline for one file: float32 (n_clips, frames_per_clip, numcep).
 
     Files too short (after silence removal) for one clip give an array with 0 clips.
     """
-    y = load_waveform(path_or_array, cfg, sr=sr)
-    y = remove_silence(y, cfg.sr, top_db=cfg.silence_top_db,
-                       frame_length=cfg.silence_frame_length,
-                       hop_length=cfg.silence_hop_length, mode=cfg.silence_mode)
-    y = equalise_loudness(y, cfg.sr, block_seconds=cfg.loudness_block_seconds,
-                          eps=cfg.loudness_eps)
-    clips = segment(y, cfg.sr, clip_seconds, overlap=cfg.overlap)
-    frames = cfg.frames_per_clip(clip_seconds)
-    mfcc_cfg = cfg.mfcc_config()
-    out = np.empty((clips.shape[0], frames, cfg.mfcc_numcep), dtype=np.float32)
-    for i, clip in enumerate(clips):
-        out[i] = psf_mfcc(clip, mfcc_cfg)
-    return out
+    return clip_mfccs(clean_waveform(path_or_array, cfg, sr=sr), cfg, clip_seconds)
