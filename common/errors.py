@@ -23,3 +23,19 @@ class DatasetError(ReproError):
 
 class ConfigError(ReproError):
     """A configuration key or value is unknown or invalid."""
+
+
+class PredictionFileError(ReproError):
+    """A ground-truth or prediction file given to ``repro evaluate`` is malformed. The message
+    names the file and, where they apply, the line (1-based, as an editor shows it) and the
+    column."""
+
+    def __init__(self, path: str | Path, reason: str, line: int | None = None,
+                 column: str | None = None):
+        self.path, self.reason, self.line, self.column = Path(path), reason, line, column
+        where = str(self.path)
+        if line is not None:
+            where += f", line {line}"
+        if column is not None:
+            where += f", column {column!r}"
+        super().__init__(f"{where}: {reason}")
