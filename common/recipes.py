@@ -81,8 +81,9 @@ def measurements_from_runs(paper: str) -> list[Measurement]:
             # a number that depends on no data (analytic) or only on the machine (timing)
             # does not depend on the training profile either
             profile = "analytic" if corpus in ("analytic", "this_machine") else run["profile"]
+            kind = c.get("kind") or ("timing" if corpus == "this_machine" else "computed")
             m = Measurement(c["table"], c["row"], c["column"], c["value"], corpus, profile,
-                            run["run_id"], c.get("note"))
+                            run["run_id"], c.get("note"), kind)
             key = m.key
             rank = _RANK.get((m.corpus, m.profile), 0)
             cand = (rank, run.get("finished", ""), m)
@@ -119,7 +120,10 @@ def open_run(paper: str, cfg, seed: int, corpus: str, resolved: dict, rerun: boo
     from data_prep import datasets
 
     info = datasets.provenance(resolved)
-    identity = {"config": config_to_dict(cfg), "data": datasets.identity(info)}
+    data_identity = datasets.identity(resolved)
+    for name, fp in data_identity.items():
+        info[name]["fingerprint"] = fp
+    identity = {"config": config_to_dict(cfg), "data": data_identity}
     run = start_run(paper, cfg.profile, corpus, seed, identity, data={"datasets": info},
                     rerun=rerun)
     if run.finished:

@@ -16,13 +16,10 @@ from common.fileio import atomic_write_text
 from common.paths import REPO_ROOT, paper_results_dir, results_dir
 from common.provenance import collect_env
 from common.registry import PAPERS, load_registry
-from common.results import (DEVIATES, MINI_CORPUS, NOT_RUN, PARTIAL, REPRODUCED, STATUSES, TAGS,
-                            ResultRow, compare, counts, fmt)
+from common.results import (CHOSEN_READING, DEVIATES, MINI_CORPUS, NOT_RUN, SETTING,
+                            STATUS_MEANING, STATUSES, TAGS, ResultRow, compare, counts, fmt)
 
-LEGEND = (f"Cell marks: {TAGS[REPRODUCED]} REPRODUCED (within tolerance, real data, full recipe "
-          f"or analytic) · {TAGS[PARTIAL]} PARTIAL (within tolerance, reduced profile) · "
-          f"{TAGS[DEVIATES]} DEVIATES · {TAGS[MINI_CORPUS]} MINI_CORPUS (computed on a mini "
-          f"corpus: shown, never counted as reproduced) · {TAGS[NOT_RUN]} NOT_RUN.")
+LEGEND = "Cell marks: " + " · ".join(f"{TAGS[s]} {s} ({STATUS_MEANING[s]})" for s in STATUSES) + "."
 
 
 def evaluate(paper: str) -> tuple[object, list[ResultRow], list[dict]]:
@@ -61,7 +58,7 @@ def _grid(rows: list[ResultRow]) -> str:
                 line += ["", ""]
                 continue
             ours = r.measurement.value if r.measurement else None
-            line += [f"{fmt(ours)} {TAGS[r.status]}" if ours is not None else TAGS[NOT_RUN],
+            line += [f"{fmt(ours)} {r.mark}" if ours is not None else TAGS[NOT_RUN],
                      r.published.display()]
         body.append(line)
     return md_table(header, body)
@@ -73,7 +70,7 @@ def _long(rows: list[ResultRow]) -> str:
         p, m = r.published, r.measurement
         body.append([p.row, p.column, p.display(), fmt(m.value) if m else "–",
                      fmt(r.delta) if r.delta is not None else "–", p.tolerance.describe(),
-                     r.status + (" (explained)" if r.explanation else ""),
+                     f"{r.status} {r.mark}" + (" (explained)" if r.explanation else ""),
                      m.corpus if m else "–", (m.run_id or m.profile) if m else "–"])
     return md_table(["row", "column", "published", "ours", "Δ", "tolerance", "status", "data",
                       "run"], body)
@@ -94,7 +91,8 @@ def _provenance(paper: str, runs: list[dict], env: dict) -> str:
         rhw = renv.get("hardware", {})
         lines.append(f"- Run `{run['run_id']}`: profile **{run['profile']}**, corpus "
                      f"**{run['corpus']}**, seed {run['seed']}, finished {run['finished']}, "
-                     f"git `{renv.get('git', {}).get('short', '?')}`, "
+                     f"git `{renv.get('git', {}).get('short', '?')}`"
+                     f"{' **with uncommitted changes**' if renv.get('git', {}).get('dirty') else ' (clean)'}, "
                      f"{rhw.get('cores', '?')} cores, GPUs: {', '.join(rhw.get('gpus') or []) or 'none'}")
         for name, ds in (run.get("data", {}).get("datasets") or {}).items():
             expected = ds.get("files_expected")
@@ -151,11 +149,16 @@ def render_paper(paper: str, env: dict | None = None) -> Path:
     parts += ["## Deviations and contradictions", ""]
     devs = list(recipe.deviations())
     for r in rows:
-        if r.status == DEVIATES:
-            p = r.published
+        p = r.published
+        if r.status == DEVIATES or (r.status == SETTING and r.matches is False):
             why = r.explanation or "not explained yet: investigate"
-            devs.append(f"{p.table} / {p.row} / {p.column}: ours {fmt(r.measurement.value)} vs "
+            what = "configured" if r.status == SETTING else "ours"
+            devs.append(f"{p.table} / {p.row} / {p.column}: {what} {fmt(r.measurement.value)} vs "
                         f"published {p.display()} ({p.tolerance.describe()}): {why}")
+        elif r.status == CHOSEN_READING:
+            devs.append(f"{p.table} / {p.row} / {p.column}: {fmt(r.measurement.value)} equals the "
+                        f"published {p.display()} because the reading was chosen to match "
+                        f"(not a confirmation): {r.explanation or 'reading not recorded'}")
     parts += [f"- {d}" for d in devs] if devs else ["- None recorded."]
     parts.append("")
     text = "\n".join(parts)

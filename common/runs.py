@@ -113,11 +113,12 @@ def finish_run(run: Run, cells: list[dict], metrics: dict, extra: dict | None = 
 
 
 def cell(table: str, row: str, column: str, value: float | None, note: str | None = None,
-         corpus: str | None = None) -> dict:
+         corpus: str | None = None, kind: str = "computed") -> dict:
     """One measured number for a registry cell; ``corpus`` overrides the run's own (a number
-    that depends on a second dataset, or on no data at all, e.g. a timing)."""
+    that depends on a second dataset, or on no data at all); ``kind`` is the measurement kind
+    of :mod:`common.results` (a time measured on this machine is ``timing``)."""
     out = {"table": table, "row": row, "column": column,
-           "value": None if value is None else float(value), "note": note}
+           "value": None if value is None else float(value), "note": note, "kind": kind}
     if corpus is not None:
         out["corpus"] = corpus
     return out

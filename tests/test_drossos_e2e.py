@@ -10,6 +10,8 @@ import shutil
 import pandas as pd
 import pytest
 
+from common.errors import DatasetError
+
 from common.errors import ReproError
 from data_prep import datasets
 
@@ -119,6 +121,11 @@ def test_user_root_fills_table1_and_lists_a_corrupt_file(isolated, monkeypatch):
     broken = us.slice_path(user, meta["fold"][0], meta["slice_file_name"][0])
     broken.write_bytes(b"RIFF....WAVEfmt not really audio")
     monkeypatch.setenv("URBANSOUND8K_ROOT", str(user))
+    small = TINY + ["poly.enabled=false", "mono.models=[report_mono_crnn]"]
+    with pytest.raises(DatasetError, match=r"(?s)urbansound8k.*failed validation.*8732"):
+        recipe.run(profile="smoke", seed=3, overrides=small)
+    # the same tree as a complete dataset: pretend the official counts are its own
+    monkeypatch.setattr(us, "EXPECTED", dict(us.validate(user).found))
 
     run_dir = recipe.run(profile="smoke", seed=3,
                          overrides=TINY + ["poly.enabled=false", "mono.models=[report_mono_crnn]"])
