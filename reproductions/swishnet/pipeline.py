@@ -8,9 +8,7 @@ fine-tuned GTZAN), ``question1``, ``benchmark`` (the paper's Table I on this mac
 from __future__ import annotations
 
 import os
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
