@@ -457,3 +457,19 @@ def weights_file_bytes(model: keras.Model) -> int:
         path = Path(d) / "model.weights.h5"
         model.save_weights(path)
         return path.stat().st_size
+
+
+@dataclass(frozen=True)
+class ModelVariant:
+    """One network a paper's package can build, for `repro complexity` and the reports:
+    how to build it at full size, the parameter count the spec verified (None when no
+    independent count exists), which parameters that count covers — ``"trainable"`` (what
+    PyTorch's ``parameters()`` counts) or ``"all"`` (Keras' ``count_params()``, BatchNorm moving
+    statistics included, as Keras 2's "Total params") — and what it is."""
+    build: Callable[[], Any]
+    expected_params: int | None = None
+    note: str = ""
+    counted: str = "trainable"
+
+    def measured(self, cost: "ModelCost") -> int:
+        return cost.trainable_params if self.counted == "trainable" else cost.params

@@ -50,7 +50,7 @@ def _trained_cells(run_dir) -> dict:
 
 
 def test_whole_recipe_gives_the_expected_cells_and_is_recognised_as_finished(isolated):
-    from common.report import evaluate, render_paper
+    from reproductions.runner import evaluate, render
     from reproductions.drossos_sed import recipe
     from reproductions.drossos_sed.config import T4_MODELS
 
@@ -78,7 +78,7 @@ def test_whole_recipe_gives_the_expected_cells_and_is_recognised_as_finished(iso
     # every cell is a registry cell, and the report renders with the run's sections
     _, _, runs = evaluate("drossos_sed")
     assert [r["run_id"] for r in runs] == [payload["run_id"]]
-    report = render_paper("drossos_sed").read_text()
+    report = render(["drossos_sed"])[0].read_text()
     assert "Polyphonic (TUT-SED Synthetic 2016) results" in report and "event_roll" in report
 
     # the identical command recognises the finished run and recomputes nothing

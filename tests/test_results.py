@@ -129,12 +129,12 @@ def test_every_measured_setting_of_every_paper_is_a_setting():
     """Walk every cell any implemented recipe measures (analytic and stored runs): no row the
     registry calls a setting, and no measurement made from a configured value, may carry a
     status that claims a computation (REPRODUCED, PARTIAL, DEVIATES, CHOSEN_READING)."""
-    from common import recipes
+    from reproductions import runner
     from common.registry import PAPERS, load_registry
     claims = {REPRODUCED, PARTIAL, DEVIATES, CHOSEN_READING}
     walked = 0
     for paper in PAPERS:
-        recipe = recipes.load(paper)
+        recipe = runner.load(paper)
         if not getattr(recipe, "IMPLEMENTED", False):
             continue
         reg = load_registry(paper)

@@ -1,4 +1,4 @@
-from common.recipes import measurements_from_runs
+from common.runs import measurements_from_runs
 from common.runs import cell, finish_run, finished_runs, make_run_id, start_run
 
 

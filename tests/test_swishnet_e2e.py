@@ -7,7 +7,7 @@ import pytest
 
 from common.errors import DatasetError
 
-from common.recipes import measurements_from_runs
+from common.runs import measurements_from_runs
 from data_prep import datasets
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_debian_audio]

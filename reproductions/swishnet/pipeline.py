@@ -29,7 +29,7 @@ def _compile(model, lr: float):
 
 
 def build_model(cfg: SwishNetConfig, frames: int, seed: int):
-    from reproductions.swishnet.model import build_swishnet
+    from reproductions.swishnet.models import build_swishnet
     seed_everything(seed)
     return build_swishnet(input_shape=(frames, cfg.features.numcep), classes=3,
                           width=cfg.model.width, variant=cfg.model.variant, init=cfg.model.init)
@@ -102,7 +102,7 @@ def gtzan(run: Run, cfg: SwishNetConfig, clips: ClipSet, seconds: float) -> dict
 
 def question1(run: Run) -> dict:
     def compute():
-        from reproductions.swishnet.model import question1_prediction
+        from reproductions.swishnet.models import question1_prediction
         # init="keras2" replays standalone Keras 2's numpy-seeded initialisers (the report's
         # environment); keras3 is what a plain port gets, made repeatable with a Keras seed
         return {"reference_report_procedure": question1_prediction("reference", init="keras2").tolist(),
@@ -119,7 +119,7 @@ def benchmark(run: Run, cfg: SwishNetConfig, frames: dict[float, int]) -> dict:
     def compute():
         import tensorflow as tf
 
-        from reproductions.swishnet.model import TABLE_I_VARIANTS, build_table_i_variant
+        from reproductions.swishnet.models import TABLE_I_VARIANTS, build_table_i_variant
         out = {}
         for key in TABLE_I_VARIANTS:
             seed_everything(run.seed)

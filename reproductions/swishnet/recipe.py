@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from common.recipes import Section, complexity_section, measurements_from_runs, open_run
-from common.report import md_table
+from common.markdown import Section, complexity_section, md_table
+from common.runs import measurements_from_runs
+from reproductions.run_folder import open_run
 from common.results import Measurement, setting
 from common.runs import cell, finish_run, finished_runs
 from reproductions.swishnet import config as config_mod
@@ -206,20 +207,20 @@ def _settings() -> list[Measurement]:
         ("X-gtzan", "fine-tuning learning rate", "value"): ft.lr,
     }
     out = [setting(t_, r, c, v, yaml_) for (t_, r, c), v in vals.items()]
-    # Question 1's set-up is the report's own code, replayed with these literals (model.py)
+    # Question 1's set-up is the report's own code, replayed with these literals (models.py)
     q1 = {"numpy seed": 2021, "input frames": 16, "input channels (MFCC)": 20, "classes": 2,
           "batch (random inputs)": 2}
-    out += [setting("X-q1-setup", r, "value", v, "model.question1_prediction")
+    out += [setting("X-q1-setup", r, "value", v, "models.question1_prediction")
             for r, v in q1.items()]
     return out
 
 
 def _param_counts() -> list[Measurement]:
     """Parameter counts and weight-file sizes of the paper's Table I variants, from built models.
-    The slim count decided the reading of the paper's ambiguous BatchNorm placement (model.py),
+    The slim count decided the reading of the paper's ambiguous BatchNorm placement (models.py),
     so it is a reading chosen to match; the wide count then tests that reading."""
     from common.complexity import WEIGHTS_FILE_FORMAT, weights_file_bytes
-    from reproductions.swishnet.model import build_table_i_variant
+    from reproductions.swishnet.models import build_table_i_variant
     out = []
     for key, row, kind in (("paper-slim", "SwishNet-slim", "chosen"),
                            ("paper-wide", "SwishNet-wide", "computed")):
@@ -247,7 +248,7 @@ def explanations() -> dict:
             "no public reading of the paper reproduces both Table I counts: the hypothesis that "
             "gives slim 5,483 exactly (separable length-6 branches + BN) gives wide 16,867",
         ("P-T1", "SwishNet-slim", "No. of Parameters"):
-            "the paper does not say where its BatchNorm sits; model.py reads it as the placement "
+            "the paper does not say where its BatchNorm sits; models.py reads it as the placement "
             "that gives 5,483, so this count decided the reading and does not confirm it",
         **{("P-T1", row, "Weight file size"):
            "a Keras 3 .weights.h5 file stores every variable as its own HDF5 dataset with "
@@ -306,7 +307,7 @@ def _fmt(v: float | None, digits: int = 2) -> str:
 
 
 def report_sections(rows) -> list[Section]:
-    from reproductions.swishnet.model import question1_prediction  # noqa: F401 (import check)
+    from reproductions.swishnet.models import question1_prediction  # noqa: F401 (import check)
 
     run_ = _best_run()
     sections: list[Section] = []
@@ -463,15 +464,13 @@ def report_sections(rows) -> list[Section]:
 
 def _weights_kb(key: str) -> float:
     from common.complexity import weights_file_bytes
-    from reproductions.swishnet.model import build_table_i_variant
+    from reproductions.swishnet.models import build_table_i_variant
     return weights_file_bytes(build_table_i_variant(key)) / 1024
 
 
 def complexity_models() -> dict:
-    from reproductions.swishnet.model import TABLE_I_VARIANTS, build_table_i_variant
-    # 2 s clips with the report's 15 ms hop: 133 frames of 20 MFCCs
-    return {key: (lambda k=key: build_table_i_variant(k, input_shape=(133, 20)))
-            for key in TABLE_I_VARIANTS}
+    from reproductions.swishnet.models import MODEL_VARIANTS
+    return MODEL_VARIANTS
 
 
 def _complexity_section() -> Section:
