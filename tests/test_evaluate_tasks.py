@@ -57,9 +57,9 @@ def _sed_eval_direct(gt: dict, pred: dict, labels: list[str]):
     evt = sed_eval.sound_event.EventBasedMetrics(event_label_list=labels, t_collar=0.2,
                                                  percentage_of_length=0.5,
                                                  evaluate_onset=True, evaluate_offset=True)
-    for name in gt:
+    for name, events in gt.items():
         ref = [{"filename": name, "onset": a, "offset": b, "event_label": c}
-               for a, b, c in gt[name]]
+               for a, b, c in events]
         est = [{"filename": name, "onset": a, "offset": b, "event_label": c}
                for a, b, c in pred.get(name, [])]
         seg.evaluate(reference_event_list=ref, estimated_event_list=est)
@@ -177,8 +177,12 @@ def test_labels_option_allows_classes_absent_from_ground_truth(tmp_path):
 # --------------------------------------------------------------------------- scene
 
 def test_scene_classification_equals_sklearn(tmp_path):
-    from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix,
-                                 recall_score)
+    from sklearn.metrics import (
+        accuracy_score,
+        balanced_accuracy_score,
+        confusion_matrix,
+        recall_score,
+    )
 
     truth = ["park", "bus", "park", "metro", "bus", "park", "metro", "tram", "bus"]
     guess = ["park", "park", "bus", "metro", "bus", "park", "tram", "tram", "metro"]

@@ -23,8 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from common.evaluation import Argument, EvaluationTask
-from common.evaluation.formats import (check_label, match_predictions, parse_label_list,
-                                       read_scene_labels)
+from common.evaluation.formats import (
+    check_label,
+    match_predictions,
+    parse_label_list,
+    read_scene_labels,
+)
 from common.metrics.classification import classification_metrics
 
 NAME = "scene-classification"
@@ -95,9 +99,9 @@ def describe(result: dict) -> str:
         return "n/a" if x is None else f"{x:.4f}"
 
     labels = result["confusion_matrix"]["labels"]
-    lines = [f"scene classification, {result['n_files']} files: accuracy "
-             f"{fmt(result['accuracy'])} ({result['n_correct']}/{result['n_files']}), "
-             f"macro class-wise accuracy {fmt(result['macro_class_accuracy'])}",
+    lines = [(f"scene classification, {result['n_files']} files: accuracy "
+              f"{fmt(result['accuracy'])} ({result['n_correct']}/{result['n_files']}), "
+              f"macro class-wise accuracy {fmt(result['macro_class_accuracy'])}"),
              "class                      files  accuracy"]
     for lab in labels:
         lines.append(f"{lab:<26} {result['class_files'][lab]:>5}  "

@@ -26,12 +26,20 @@ import math
 from pathlib import Path
 
 from common.evaluation import Argument, EvaluationTask
-from common.evaluation.formats import (EventList, check_label, match_predictions,
-                                       parse_label_list, read_event_list,
-                                       read_ground_truth_events)
+from common.evaluation.formats import (
+    EventList,
+    check_label,
+    match_predictions,
+    parse_label_list,
+    read_event_list,
+    read_ground_truth_events,
+)
 from common.metrics.sed import segment_based_metrics
-from common.metrics.sed_event_based import (DEFAULT_PERCENTAGE_OF_LENGTH, DEFAULT_T_COLLAR,
-                                            event_based_metrics)
+from common.metrics.sed_event_based import (
+    DEFAULT_PERCENTAGE_OF_LENGTH,
+    DEFAULT_T_COLLAR,
+    event_based_metrics,
+)
 
 NAME = "tut-sed-2016"
 SEGMENT_SECONDS = 1.0
@@ -127,14 +135,14 @@ def _fmt(x: float | None) -> str:
 def describe(result: dict) -> str:
     p = result["params"]
     lines = [
-        f"TUT-SED 2016 (sed_eval {p['library_version']}), {result['n_files']} files, "
-        f"{result['n_reference_events']} reference / {result['n_predicted_events']} "
-        "predicted events",
-        f"segment-based ({p['segment_length_seconds']:g} s): F1 {_fmt(result['segment_f1'])}  "
-        f"ER {_fmt(result['segment_er'])}",
-        f"event-based (collar {p['t_collar_seconds']:g} s, offset "
-        f"{p['percentage_of_length']:g} x length): F1 {_fmt(result['event_f1'])}  "
-        f"ER {_fmt(result['event_er'])}",
+        (f"TUT-SED 2016 (sed_eval {p['library_version']}), {result['n_files']} files, "
+         f"{result['n_reference_events']} reference / {result['n_predicted_events']} "
+         "predicted events"),
+        (f"segment-based ({p['segment_length_seconds']:g} s): "
+         f"F1 {_fmt(result['segment_f1'])}  ER {_fmt(result['segment_er'])}"),
+        (f"event-based (collar {p['t_collar_seconds']:g} s, offset "
+         f"{p['percentage_of_length']:g} x length): F1 {_fmt(result['event_f1'])}  "
+         f"ER {_fmt(result['event_er'])}"),
         "class                      seg F1   seg ER   event F1",
     ]
     for lab in result["labels"]:
