@@ -277,6 +277,18 @@ def test_error_prediction_for_unknown_file(tmp_path):
     assert "system_output.txt, line 2, column 'filename'" in msg and "'zz.wav'" in msg
 
 
+def test_error_space_separated_columns(tmp_path):
+    msg = _sed_error(tmp_path, OK_GT, ["a.wav 0.0 2.0 dog"])
+    assert "system_output.txt, line 1, column 'onset'" in msg and "tab-separated" in msg
+
+
+def test_filename_with_trailing_tabs_is_a_file_without_events(tmp_path):
+    gt = _write(tmp_path / "gt.txt", [_line("x.wav", 0, 2, "dog"), "y.wav"])
+    pred = _write(tmp_path / "p.txt", [_line("x.wav", 0, 2, "dog"), "y.wav\t\t\t"])
+    r = tut.evaluate(ground_truth=gt, predictions=pred)
+    assert r["files_without_predictions"] == [] and r["segment_f1"] == 1.0
+
+
 def test_error_header_line(tmp_path):
     msg = _sed_error(tmp_path, OK_GT, [_line("filename", "onset", "offset", "event_label")])
     assert "system_output.txt, line 1, column 'onset'" in msg and "header" in msg

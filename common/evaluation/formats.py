@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common.errors import PredictionFileError
+from common.errors import ConfigError, PredictionFileError
 
 EVENT_COLUMNS = ("filename", "onset", "offset", "event_label")
 ANNOTATION_COLUMNS = ("onset", "offset", "event_label")
@@ -160,6 +160,14 @@ def split_fields(text: str, delimiter: str) -> list[str]:
     return [f.strip() for f in text.split(delimiter)]
 
 
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _missing_column(path: Path, line: int, columns: tuple[str, ...], found: int,
                     delimiter_name: str) -> PredictionFileError:
     return PredictionFileError(
@@ -194,7 +202,13 @@ def read_event_list(path: str | Path) -> EventList:
         fields = split_fields(text, "\t")
         if not fields[0]:
             raise PredictionFileError(path, "empty filename", number, "filename")
-        if len(fields) == 1:
+        if len(fields) == 1 or not any(fields[1:]):
+            # The filename alone (trailing tabs tolerated): a file with no event. A line that
+            # looks like space-separated columns is a format error, not a file name.
+            tokens = text.split()
+            if len(fields) == 1 and len(tokens) >= 4 and _is_number(tokens[-3]):
+                raise PredictionFileError(path, "columns must be tab-separated (found spaces)",
+                                          number, "onset")
             result.add_file(fields[0], number, path)
             continue
         if len(fields) < len(EVENT_COLUMNS):
@@ -360,8 +374,6 @@ def match_predictions(truth_names: Iterable[str], truth_lines: Mapping[str, int]
 
 def parse_label_list(value: str | None) -> list[str] | None:
     """``--labels a,b,c`` -> ``["a", "b", "c"]`` (None when not given)."""
-    from common.errors import ConfigError
-
     if value is None:
         return None
     labels = [v.strip() for v in str(value).split(",") if v.strip()]
