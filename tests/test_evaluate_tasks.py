@@ -246,6 +246,11 @@ def test_error_missing_column(tmp_path):
     assert "system_output.txt, line 2, column 'event_label'" in msg and "missing column" in msg
 
 
+def test_error_extra_column(tmp_path):
+    msg = _sed_error(tmp_path, OK_GT, [_line("a.wav", "home", 0, 2, "dog")])
+    assert "system_output.txt, line 1:" in msg and "found 5" in msg
+
+
 def test_error_unknown_label(tmp_path):
     msg = _sed_error(tmp_path, OK_GT, [_line("a.wav", 0, 2, "dog"), "",
                                        _line("b.wav", 0, 1, "cow")])

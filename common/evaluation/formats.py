@@ -216,7 +216,7 @@ def read_event_list(path: str | Path) -> EventList:
         if len(fields) > len(EVENT_COLUMNS):
             raise PredictionFileError(
                 path, f"expected 4 tab-separated columns ({', '.join(EVENT_COLUMNS)}), "
-                      f"found {len(fields)}", number, f"column {len(EVENT_COLUMNS) + 1}")
+                      f"found {len(fields)}", number)
         if number == lines[0][0] and fields[1].lower() == "onset":
             raise PredictionFileError(path, "header line found; the DCASE event-list format "
                                             "has no header", number, "onset")
@@ -262,7 +262,7 @@ def read_annotation_folder(folder: str | Path) -> EventList:
             if len(fields) > len(ANNOTATION_COLUMNS) and delimiter:
                 raise PredictionFileError(
                     ann, f"expected 3 tab-separated columns ({', '.join(ANNOTATION_COLUMNS)}), "
-                         f"found {len(fields)}", number, f"column {len(ANNOTATION_COLUMNS) + 1}")
+                         f"found {len(fields)}", number)
             if not delimiter:
                 # Whitespace-separated: a label may hold spaces, so it is the rest of the line.
                 fields = fields[:2] + [" ".join(fields[2:])]
@@ -314,8 +314,7 @@ def read_scene_labels(path: str | Path) -> SceneLabels:
         if len(fields) > len(columns):
             raise PredictionFileError(
                 path, f"expected {len(columns)} {delimiter_name}-separated columns "
-                      f"({', '.join(columns)}), found {len(fields)}", number,
-                f"column {len(columns) + 1}")
+                      f"({', '.join(columns)}), found {len(fields)}", number)
         name, label = fields[file_col], fields[label_col]
         if not name:
             raise PredictionFileError(path, "empty filename", number, columns[file_col])
