@@ -150,6 +150,27 @@ def test_meta_folder_equals_single_file(tmp_path):
     assert from_folder["n_files"] == 3
 
 
+def test_file_list_restricts_ground_truth(tmp_path):
+    meta = tmp_path / "meta"
+    meta.mkdir()
+    for n in (1, 2, 3):
+        _write(meta / f"TUT-SED-synthetic-2016-annot-{n}.txt", [_line(0, 2, "dog")])
+    setup = _write(tmp_path / "test.txt", [
+        _line("audio/TUT-SED-synthetic-2016-mix-3.wav", 0, 2, "dog"),
+        _line("audio/TUT-SED-synthetic-2016-mix-3.wav", 5, 6, "dog"),
+        "audio/TUT-SED-synthetic-2016-mix-1.wav"])
+    pred = _write(tmp_path / "p.txt", [_line("TUT-SED-synthetic-2016-mix-3.wav", 0, 2, "dog")])
+    whole = tut.evaluate(ground_truth=meta, predictions=pred)
+    assert whole["n_files"] == 3 and len(whole["files_without_predictions"]) == 2
+    split = tut.evaluate(ground_truth=meta, predictions=pred, file_list=setup)
+    assert split["n_files"] == 2
+    assert split["files_without_predictions"] == ["TUT-SED-synthetic-2016-mix-1.wav"]
+    assert split["segment_f1"] == pytest.approx(2 * 2 / (2 * 2 + 2))  # TP 2, FN 2
+    bad = _write(tmp_path / "bad_list.txt", ["audio/TUT-SED-synthetic-2016-mix-9.wav"])
+    msg = _error(tut.evaluate, ground_truth=meta, predictions=pred, file_list=bad)
+    assert "bad_list.txt, line 1, column 'filename'" in msg
+
+
 def test_ann_folder_with_space_separated_labels(tmp_path):
     meta = tmp_path / "meta" / "home"
     meta.mkdir(parents=True)

@@ -276,6 +276,37 @@ def read_ground_truth_events(path: str | Path) -> EventList:
     return read_annotation_folder(path) if path.is_dir() else read_event_list(path)
 
 
+def read_file_list(path: str | Path) -> dict[str, int]:
+    """Files named by a list such as ``evaluation_setup/test.txt``: the first column of each
+    line (tab-separated, or whitespace when a line has no tab) -> the first line naming it.
+    A file named on several lines (one line per event) is listed once."""
+    path = Path(path)
+    names: dict[str, int] = {}
+    for number, text in read_lines(path):
+        name = (text.split("\t") if "\t" in text else text.split())[0].strip()
+        if not name:
+            raise PredictionFileError(path, "empty filename", number, "filename")
+        names.setdefault(name, number)
+    return names
+
+
+def restrict_files(events: EventList, file_list: str | Path) -> EventList:
+    """``events`` limited to the files of ``file_list`` (matched by :func:`file_key`), in the
+    list's order. A listed file absent from ``events`` is an error naming its line."""
+    listed = read_file_list(file_list)
+    keys = unique_keys(events.files, events.lines, events.path)
+    result = EventList(events.path)
+    for name, number in listed.items():
+        key = file_key(name)
+        if key not in keys:
+            raise PredictionFileError(file_list, f"file {name!r} is not in the ground truth "
+                                                 f"{events.path}", number, "filename")
+        own = keys[key]
+        result.add_file(own, events.lines[own], events.sources[own])
+        result.files[own] = events.files[own]
+    return result
+
+
 # --------------------------------------------------------------------------- scene labels
 
 def read_scene_labels(path: str | Path) -> SceneLabels:

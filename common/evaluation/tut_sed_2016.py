@@ -33,6 +33,7 @@ from common.evaluation.formats import (
     parse_label_list,
     read_event_list,
     read_ground_truth_events,
+    restrict_files,
 )
 from common.metrics.sed import segment_based_metrics
 from common.metrics.sed_event_based import (
@@ -58,11 +59,15 @@ def _check_labels(events: EventList, labels: list[str]) -> None:
 
 
 def evaluate(ground_truth: str | Path, predictions: str | Path,
-             labels: str | None = None) -> dict:
+             labels: str | None = None, file_list: str | Path | None = None) -> dict:
     """Score ``predictions`` (a DCASE event list) against ``ground_truth`` (an event list or
     a ``meta/`` folder). ``labels``: optional comma-separated label list (default: the labels
-    of the ground truth). Returns the JSON contract documented in common/evaluation/README.md."""
+    of the ground truth). ``file_list``: optional list of the files to evaluate (e.g. the
+    dataset's ``evaluation_setup/test.txt``; first column), so a whole ``meta/`` folder can be
+    scored on one split. Returns the JSON contract documented in common/evaluation/README.md."""
     truth = read_ground_truth_events(ground_truth)
+    if file_list is not None:
+        truth = restrict_files(truth, file_list)
     estimate = read_event_list(predictions)
     label_list = parse_label_list(labels)
     if label_list is None:
@@ -120,6 +125,7 @@ def evaluate(ground_truth: str | Path, predictions: str | Path,
                                    "event missed)",
             "file_matching": "base name without folder and extension",
             "labels_from": "--labels" if labels is not None else "ground truth",
+            "file_list": None if file_list is None else str(file_list),
             "undefined_values": "null (e.g. F1 of a class with no reference and no output)",
             "library": "sed_eval",
             "library_version": segment.params["library_version"],
@@ -166,6 +172,8 @@ TASK = EvaluationTask(
         Argument("--predictions", "event list in the same format (no header)"),
         Argument("--labels", "comma-separated label list (default: labels of the ground "
                              "truth)", required=False),
+        Argument("--file-list", "evaluate only these ground-truth files (first column, e.g. "
+                                "evaluation_setup/test.txt)", required=False),
     ),
     evaluate=evaluate,
     describe=describe,
