@@ -10,7 +10,9 @@ shared by all tasks (SED event lists, scene labels, later tagging/probability ta
   extension), so ``audio/a001.wav``, ``a001.wav`` and ``a001`` are one file.
 - :func:`read_event_list`, :func:`read_annotation_folder` — DCASE event lists.
 - :func:`read_scene_labels` — ``filename,label`` tables (comma or tab separated).
+- :func:`read_file_list`, :func:`restrict_files` — limit a ground truth to one split.
 - :func:`match_predictions` — pair prediction files with ground-truth files.
+- :func:`parse_label_list` — a ``--labels a,b,c`` option.
 
 DCASE event-list format (read by sed_eval and dcase_util): tab-separated
 ``filename<TAB>onset<TAB>offset<TAB>event_label``, seconds, no header; a line holding the

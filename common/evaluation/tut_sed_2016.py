@@ -18,7 +18,8 @@ offset of its reference and estimated events (no audio is read).
 Labels: the label list is the ground truth's labels (sorted), or ``--labels`` when given; a
 label outside that list, in either file, is an error naming the file, line and column (sed_eval
 would silently drop it). Use ``--labels`` with the dataset's full list when a small test split
-lacks some classes a system may output.
+lacks some classes a system may output. ``--file-list`` (e.g. ``evaluation_setup/test.txt``)
+limits a ``meta/`` folder, which holds every file of the dataset, to the split predicted.
 """
 from __future__ import annotations
 
