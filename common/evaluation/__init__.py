@@ -18,6 +18,8 @@ from common.errors import ConfigError
 
 # task name (as typed after `repro evaluate`) -> module holding TASK
 TASKS: dict[str, str] = {
+    "tut-sed-2016": "common.evaluation.tut_sed_2016",
+    "scene-classification": "common.evaluation.scene_classification",
 }
 
 
