@@ -5,20 +5,17 @@ parameter counts are the spec's literals."""
 from __future__ import annotations
 
 import math
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from common.complexity import count_model  # noqa: E402
-from common.errors import ConfigError  # noqa: E402
-from reproductions.fuss_desed import separation_layers as L  # noqa: E402
-from reproductions.fuss_desed import separation_loss as SL  # noqa: E402
-from reproductions.fuss_desed import separation_models as M  # noqa: E402
+from common.complexity import count_model
+from common.errors import ConfigError
+from reproductions.fuss_desed import separation_layers as L
+from reproductions.fuss_desed import separation_loss as SL
+from reproductions.fuss_desed import separation_models as M
 
 RNG = np.random.default_rng(20200)
 

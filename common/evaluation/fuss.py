@@ -97,7 +97,7 @@ def _examples(list_path: Path, root: Path, estimates_dir: Path
         yield refs, np.stack(estimates)
 
 
-def evaluate(list: str, root: str, estimates: str) -> dict:  # noqa: A002 (flag name)
+def evaluate(list: str, root: str, estimates: str) -> dict:
     """Official FUSS scores (module docstring) as a JSON-ready dict."""
     list_path = Path(list)
     counted = [0]
@@ -132,16 +132,17 @@ def describe(result: dict) -> str:
     def rate(value):
         return "n/a" if value is None else f"{value:.2f}"
 
-    return "\n".join([
-        f"FUSS separation ({result['examples_evaluated']} of {result['examples']} examples "
-        "evaluated)",
-        f"  single-source SI-SNR : {db(result['single_source_si_snr'])} "
-        f"({result['single_source_count']} sources)",
-        f"  multi-source SI-SNRi : {db(result['multi_source_si_snri'])} "
-        f"({result['multi_source_count']} sources)",
-        f"  under / equal / over separation: {rate(result['under_separation'])} / "
-        f"{rate(result['equal_separation'])} / {rate(result['over_separation'])}",
-    ])
+    lines = [
+        (f"FUSS separation ({result['examples_evaluated']} of {result['examples']} examples "
+         "evaluated)"),
+        (f"  single-source SI-SNR : {db(result['single_source_si_snr'])} "
+         f"({result['single_source_count']} sources)"),
+        (f"  multi-source SI-SNRi : {db(result['multi_source_si_snri'])} "
+         f"({result['multi_source_count']} sources)"),
+        (f"  under / equal / over separation: {rate(result['under_separation'])} / "
+         f"{rate(result['equal_separation'])} / {rate(result['over_separation'])}"),
+    ]
+    return "\n".join(lines)
 
 
 TASK = EvaluationTask(

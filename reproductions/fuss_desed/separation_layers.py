@@ -36,8 +36,8 @@ from keras import layers, ops
 SAMPLE_RATE = 16000
 WINDOW_SECONDS = 0.032
 HOP_SECONDS = 0.008
-FRAME_LENGTH = int(round(SAMPLE_RATE * WINDOW_SECONDS))  # 512
-FRAME_STEP = int(round(SAMPLE_RATE * HOP_SECONDS))  # 128
+FRAME_LENGTH = round(SAMPLE_RATE * WINDOW_SECONDS)  # 512
+FRAME_STEP = round(SAMPLE_RATE * HOP_SECONDS)  # 128
 FFT_LENGTH = 2 ** math.ceil(math.log2(FRAME_LENGTH))  # enclosing power of two: 512
 N_BINS = FFT_LENGTH // 2 + 1  # 257
 LAYER_NORM_EPSILON = 1e-3  # tf.keras LayerNormalization default, inherited by the baseline
