@@ -364,6 +364,10 @@ def _layer_macs(layer: keras.layers.Layer, in_shapes: list[tuple],
         return steps * _layer_macs(inner, inner_in, inner_out)
     if isinstance(layer, _ZERO_MAC_WEIGHTED_LAYERS):
         return 0
+    hook = getattr(layer, "complexity_macs", None)
+    if callable(hook):
+        # A custom layer that states its own count (e.g. scalar scales, norms: 0 MACs).
+        return int(hook(in_shapes, out_shapes))
     if class_name in _WEIGHTLESS_MAC_OPS:
         raise UnsupportedLayerError(
             f"layer {layer.name!r} ({class_name}) multiply-accumulates but has no counting rule"
