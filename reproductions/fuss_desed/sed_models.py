@@ -212,7 +212,7 @@ MODEL_VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
-def build(name: str, small: bool = False, **overrides: Any) -> keras.Model:
+def build(name: str, /, small: bool = False, **overrides: Any) -> keras.Model:
     """Build registry variant ``name``; ``small`` applies SMALL_OVERRIDES, then explicit
     ``overrides`` win. The layer sequence is the same at any size."""
     if name not in MODEL_VARIANTS:
