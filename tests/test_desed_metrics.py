@@ -3,6 +3,7 @@
 the sed_scores_eval read-only-array shim."""
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -48,8 +49,8 @@ def test_event_f1_equals_sed_eval_called_as_the_baseline_does():
     metric = sed_eval.sound_event.EventBasedMetrics(
         event_label_list=["Speech", "Dog"], t_collar=0.2, percentage_of_length=0.2,
         empty_system_output_handling="zero_score")
-    for f in REF:  # reference files; a file without events is passed as [{"filename": f}]
-        ref = [dict(ev, filename=f) for ev in REF[f]] or [{"filename": f}]
+    for f, events in REF.items():  # reference files; no event -> [{"filename": f}]
+        ref = [dict(ev, filename=f) for ev in events] or [{"filename": f}]
         est = [dict(ev, filename=f) for ev in EST.get(f, [])] or [{"filename": f}]
         metric.evaluate(reference_event_list=ref, estimated_event_list=est)
     res = metric.results()
@@ -72,8 +73,8 @@ def test_segment_f1_equals_sed_eval_with_1s_segments():
 
     metric = sed_eval.sound_event.SegmentBasedMetrics(event_label_list=["Dog", "Speech"],
                                                       time_resolution=1.0)
-    for f in REF:
-        ref = [dict(ev, filename=f) for ev in REF[f]]
+    for f, events in REF.items():
+        ref = [dict(ev, filename=f) for ev in events]
         est = [dict(ev, filename=f) for ev in EST.get(f, [])]
         metric.evaluate(reference_event_list=ref, estimated_event_list=est)
     res = metric.results()
@@ -165,7 +166,7 @@ def files(tmp_path):
 def test_evaluate_task_json_contract(files):
     assert "desed" in evaluation.names()
     task = evaluation.get("desed")
-    tmp, gt, dur, pred = files
+    _, gt, dur, pred = files
     result = task.evaluate(ground_truth=gt, durations=dur, predictions=pred)
     json.dumps(result)
     assert result["event_macro_f1"] == pytest.approx((0.5 + 2 / 3) / 2)
@@ -184,7 +185,7 @@ def test_evaluate_task_psds_from_a_score_folder(files):
     truth = {"a": [(1.0, 2.0, "Dog"), (4.0, 9.0, "Speech")], "b": [(0.5, 1.5, "Dog")], "c": []}
     for stem, events in truth.items():
         rows = ["onset\toffset\tDog\tSpeech\tCat"]
-        for on, off in zip(edges[:-1], edges[1:]):
+        for on, off in itertools.pairwise(edges):
             vals = [float(any(s <= on and off <= e for s, e, lab in events if lab == c))
                     for c in ("Dog", "Speech")]
             rows.append(f"{on}\t{off}\t{vals[0]}\t{vals[1]}\t0.0")

@@ -9,11 +9,10 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from common.errors import ConfigError  # noqa: E402
-from reproductions.fuss_desed import mean_teacher as mt  # noqa: E402
-from reproductions.fuss_desed import sed_features as sf  # noqa: E402
-from reproductions.fuss_desed import sed_models as sm  # noqa: E402
-
+from common.errors import ConfigError
+from reproductions.fuss_desed import mean_teacher as mt
+from reproductions.fuss_desed import sed_features as sf
+from reproductions.fuss_desed import sed_models as sm
 
 # ------------------------------------------------------------------------------ features
 
@@ -197,6 +196,10 @@ def test_post_processing_median_filter_and_events():
     y = mt.frame_labels([(1.0, 2.0, "b")], ["a", "b"])
     # frames floor(1.0·16000/255/4) = 15 up to floor(2.0·16000/255/4) = 31, offset excluded
     assert y.shape == (157, 2) and np.flatnonzero(y[:, 1]).tolist() == list(range(15, 31))
+    w = mt.weak_frame_labels(["b"], ["a", "b"])
+    assert w[:, 1].all() and not w[:, 0].any()
+    with pytest.raises(ConfigError, match="unknown label"):
+        mt.weak_frame_labels(["c"], ["a", "b"])
 
 
 def test_one_training_step_moves_the_teacher_by_the_ema_rule(tmp_path):

@@ -221,8 +221,14 @@ def _null(x: float) -> float | None:
 def evaluate(ground_truth: str | Path, durations: str | Path, predictions: str | Path,
              scores: str | Path | None = None) -> dict:
     """The JSON contract of the module docstring."""
-    from common.metrics.desed import (PSDS_VARIANTS, event_based_f1, ground_truth_overlaps,
-                                      psds, segment_based_f1)
+    from common.metrics.desed import (
+        CTTC_THRESHOLD,
+        PSDS_VARIANTS,
+        event_based_f1,
+        ground_truth_overlaps,
+        psds,
+        segment_based_f1,
+    )
 
     truth, truth_first, truth_lines = read_events(ground_truth)
     lengths = read_durations(durations)
@@ -279,7 +285,7 @@ def evaluate(ground_truth: str | Path, durations: str | Path, predictions: str |
             result["psds_params"] = {k: res.params[k] for k in
                                      ("dtc_threshold", "gtc_threshold", "max_efpr_per_hour",
                                       "library", "library_version")}
-            result["psds_params"]["cttc_threshold_cross_trigger"] = 0.3
+            result["psds_params"]["cttc_threshold_cross_trigger"] = CTTC_THRESHOLD
     result["psds_classes"] = gt_labels
     result["psds_classes_without_ground_truth"] = dropped
     return result

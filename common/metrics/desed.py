@@ -28,7 +28,6 @@ numbers are unchanged (the kernels do not write to their inputs).
 from __future__ import annotations
 
 import contextlib
-import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any

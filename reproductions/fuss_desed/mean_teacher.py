@@ -340,3 +340,17 @@ def frame_labels(events: Sequence[tuple[float, float, str]], labels: Sequence[st
         y[start:stop, index[label]] = 1.0
     return y
 
+
+
+def weak_frame_labels(tags: Sequence[str], labels: Sequence[str],
+                      n_frames: int = sed_features.N_FRAMES // 4) -> np.ndarray:
+    """A weakly labelled clip's targets (n_frames, C): every frame of each tagged class, as
+    ``ManyHotEncoder.encode_strong_df`` encodes a list of labels; the weak target is then the
+    max over time (= the tags), as ``target.max(-2)`` in the baseline's train loop."""
+    index = {lab: i for i, lab in enumerate(labels)}
+    y = np.zeros((n_frames, len(labels)), dtype=np.float32)
+    for tag in tags:
+        if tag not in index:
+            raise ConfigError(f"weak_frame_labels: unknown label {tag!r}")
+        y[:, index[tag]] = 1.0
+    return y
