@@ -200,6 +200,9 @@ class MeanTeacher(keras.Model):
     :func:`ema_update` with α = :func:`ema_alpha` of the new update count. Per-variable gradient
     L2 norms of the last step are kept in ``grad_norms`` (one entry per student trainable
     variable, in ``student.trainable_variables`` order) for :class:`GradientNormCSVLogger`.
+
+    The baseline initialises the teacher with its own ``weights_init`` draw (not a copy of the
+    student); build both from the registry after one seed to do the same.
     """
 
     def __init__(self, student: keras.Model, teacher: keras.Model, rampup_steps: float,
