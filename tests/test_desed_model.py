@@ -233,3 +233,36 @@ def test_one_training_step_moves_the_teacher_by_the_ema_rule(tmp_path):
     assert header[0] == "step" and len(header) == 1 + len(student.trainable_variables)
     assert len(rows) == 2 and rows[1].split(",")[0] == "1"
     assert all(float(v) >= 0 for v in rows[1].split(",")[1:])
+
+
+def test_gradient_norm_log_has_one_row_per_logged_step(tmp_path):
+    class _Value:
+        def __init__(self, value):
+            self.value = value
+
+        def numpy(self):
+            return np.asarray(self.value)
+
+    class _FakeTrainer:  # the attributes the callback reads from MeanTeacher
+        def __init__(self):
+            self.grad_norm_names = ["block1_conv/kernel", "block1_conv/bias", "strong/kernel"]
+            self.optimizer = type("Opt", (), {})()
+
+    model = _FakeTrainer()
+    logger = mt.GradientNormCSVLogger(tmp_path / "g.csv", every=2)
+    logger.set_model(model)
+    logger.on_train_begin()
+    for step in range(1, 6):
+        model.optimizer.iterations = _Value(step)
+        model.grad_norms = _Value([step, 2.0 * step, 0.5])
+        logger.on_train_batch_end(step - 1)
+    rows = [r.split(",") for r in (tmp_path / "g.csv").read_text().strip().split("\n")]
+    assert rows[0] == ["step", *model.grad_norm_names]
+    assert [r[0] for r in rows[1:]] == ["2", "4"]
+    assert [float(v) for v in rows[2][1:]] == [4.0, 8.0, 0.5]
+    logger.on_train_begin()  # resumed run: same header, rows kept
+    assert len((tmp_path / "g.csv").read_text().strip().split("\n")) == 3
+    other = mt.GradientNormCSVLogger(tmp_path / "g.csv")
+    other.set_model(type("M", (), {"grad_norm_names": ["x"]})())
+    with pytest.raises(ConfigError, match="different header"):
+        other.on_train_begin()
