@@ -18,6 +18,7 @@ from common.errors import ConfigError
 
 # task name (as typed after `repro evaluate`) -> module holding TASK
 TASKS: dict[str, str] = {
+    "sonyc-ust": "common.evaluation.sonyc_ust",
 }
 
 
