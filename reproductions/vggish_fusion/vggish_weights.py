@@ -85,17 +85,19 @@ def load_vggish_checkpoint(model: keras.Model, path: str | Path) -> list[str]:
     for layer_name, scope in VGGISH_CHECKPOINT_SCOPES.items():
         layer = model.get_layer(layer_name)
         for suffix, weight in (("weights", layer.kernel), ("biases", layer.bias)):
-            name = f"{scope}/{suffix}"
-            if name not in shapes:
-                raise DatasetError(f"{path}: checkpoint has no variable {name!r} (for layer "
-                                   f"{layer_name!r}); is this the official vggish_model.ckpt?")
-            if shapes[name] != tuple(weight.shape):
-                raise DatasetError(f"{path}: variable {name!r} has shape {shapes[name]}, layer "
-                                   f"{layer_name!r} expects {tuple(weight.shape)}")
-            plan.append((name, weight))
-    for name, weight in plan:
+            plan.append((f"{scope}/{suffix}", layer_name, weight))
+    # Names first (a wrong file shows as missing names), then shapes (a wrong model variant).
+    for name, layer_name, _ in plan:
+        if name not in shapes:
+            raise DatasetError(f"{path}: checkpoint has no variable {name!r} (for layer "
+                               f"{layer_name!r}); is this the official vggish_model.ckpt?")
+    for name, layer_name, weight in plan:
+        if shapes[name] != tuple(weight.shape):
+            raise DatasetError(f"{path}: variable {name!r} has shape {shapes[name]}, layer "
+                               f"{layer_name!r} expects {tuple(weight.shape)}")
+    for name, _, weight in plan:
         weight.assign(reader.get_tensor(name))
-    return [name for name, _ in plan]
+    return [name for name, _, _ in plan]
 
 
 def vggish_from_checkpoint(path: str | Path | None = None, **kwargs) -> keras.Model:
