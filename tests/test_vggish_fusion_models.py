@@ -7,18 +7,17 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import gc  # noqa: E402
+import gc
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import keras
+import numpy as np
+import pytest
 
-from common.complexity import count_model  # noqa: E402
-from common.errors import ConfigError, DatasetError  # noqa: E402
-from reproductions.vggish_fusion import models as M  # noqa: E402
-from reproductions.vggish_fusion import vggish_weights as W  # noqa: E402
-from reproductions.vggish_fusion.layers import Bilinear  # noqa: E402
-
+from common.complexity import count_model
+from common.errors import ConfigError, DatasetError
+from reproductions.vggish_fusion import models as M
+from reproductions.vggish_fusion import vggish_weights as W
+from reproductions.vggish_fusion.layers import Bilinear
 
 # ------------------------------------------------------------------------------ Bilinear
 
@@ -239,8 +238,11 @@ def _official_variables(model, seed=0, shapes_only=False):
         if shapes_only:
             out[f"{scope}/weights"] = out[f"{scope}/biases"] = None
             continue
-        out[f"{scope}/weights"] = rng.standard_normal(tuple(kernel.shape), dtype=np.float32)
-        out[f"{scope}/biases"] = rng.standard_normal(tuple(bias.shape), dtype=np.float32)
+        # He-like scale keeps activations O(1) through nine ReLU layers.
+        scale = np.float32(np.sqrt(2.0 / np.prod(kernel.shape[:-1])))
+        out[f"{scope}/weights"] = rng.standard_normal(tuple(kernel.shape),
+                                                      dtype=np.float32) * scale
+        out[f"{scope}/biases"] = rng.standard_normal(tuple(bias.shape), dtype=np.float32) * 0.1
     return out
 
 
@@ -267,11 +269,43 @@ def test_vggish_checkpoint_loads_by_variable_name(vggish_model, tmp_path, monkey
                                   variables["vggish/fc2/biases"])
     np.testing.assert_array_equal(vggish_model.get_layer("fc1_2").kernel.numpy(),
                                   variables["vggish/fc1/fc1_2/weights"])
+    # The loaded Keras model computes what the TF1 graph computes with those variables.
+    patches = np.random.default_rng(5).normal(size=(2, 96, 64)).astype("float32")
+    reference = _slim_reference_forward(variables, patches)
+    assert reference.std() > 1e-3  # not an all-zero (dead ReLU) comparison
+    np.testing.assert_allclose(vggish_model.predict(patches, verbose=0), reference,
+                               rtol=1e-4, atol=1e-4 * np.abs(reference).max())
 
 
 def _tiny_official_variables(model):
     """Every official name with a 1-element value: cheap files for the error paths."""
     return {name: np.zeros((1,), np.float32) for name in _official_variables(model, shapes_only=True)}
+
+
+def _slim_reference_forward(variables, patches):
+    """vggish_slim.py's graph written with raw TF ops on the checkpoint values: 3×3 SAME
+    convs + ReLU, 2×2/2 SAME max pools, row-major flatten of NHWC, ReLU fc layers."""
+    import tensorflow as tf
+
+    def conv(x, scope):
+        y = tf.nn.conv2d(x, variables[f"{scope}/weights"], 1, "SAME")
+        return tf.nn.relu(y + variables[f"{scope}/biases"])
+
+    def pool(x):
+        return tf.nn.max_pool2d(x, 2, 2, "SAME")
+
+    def fc(x, scope):
+        return tf.nn.relu(tf.matmul(x, variables[f"{scope}/weights"])
+                          + variables[f"{scope}/biases"])
+
+    x = tf.reshape(tf.constant(patches, tf.float32), (-1, 96, 64, 1))
+    x = pool(conv(x, "vggish/conv1"))
+    x = pool(conv(x, "vggish/conv2"))
+    x = pool(conv(conv(x, "vggish/conv3/conv3_1"), "vggish/conv3/conv3_2"))
+    x = pool(conv(conv(x, "vggish/conv4/conv4_1"), "vggish/conv4/conv4_2"))
+    x = tf.reshape(x, (tf.shape(x)[0], -1))
+    x = fc(fc(x, "vggish/fc1/fc1_1"), "vggish/fc1/fc1_2")
+    return fc(x, "vggish/fc2").numpy()
 
 
 def test_vggish_checkpoint_missing_variable_is_named(vggish_model, tmp_path):

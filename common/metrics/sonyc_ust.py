@@ -39,8 +39,9 @@ decreasing-threshold ties would differ by ~0.001.)
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,7 +69,7 @@ class Taxonomy:
     fine: tuple[tuple[int, tuple[tuple[str, str], ...]], ...]
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], source: str = "taxonomy") -> "Taxonomy":
+    def from_dict(cls, data: Mapping[str, Any], source: str = "taxonomy") -> Taxonomy:
         """From the parsed ``dcase-ust-taxonomy.yaml`` (``{"fine": {c: {f: name}}, "coarse":
         {c: name}}``); errors name the key at fault."""
         if not isinstance(data, Mapping) or "coarse" not in data or "fine" not in data:

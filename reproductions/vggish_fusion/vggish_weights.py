@@ -27,7 +27,11 @@ import keras
 import numpy as np
 
 from common.errors import DatasetError
-from reproductions.vggish_fusion.models import VGGISH_CHECKPOINT_SCOPES, VGGISH_DIM, vggish
+from reproductions.vggish_fusion.models import (
+    VGGISH_CHECKPOINT_SCOPES,
+    VGGISH_DIM,
+    vggish,
+)
 
 CHECKPOINT_ENV = "VGGISH_CHECKPOINT"
 PCA_ENV = "VGGISH_PCA"
