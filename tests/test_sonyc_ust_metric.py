@@ -343,3 +343,16 @@ def test_task_missing_prediction_and_bad_truth(tmp_path):
         get_task("sonyc-ust").evaluate(**paths)
     assert info.value.line == 4
     assert info.value.column == "1-1_small-sounding-engine_presence"
+
+
+@pytest.mark.parametrize("data,message", [
+    ({"fine": {}}, "needs top-level keys"),
+    ({"coarse": {1: "a"}, "fine": {}}, r"fine\.1 is missing"),
+    ({"coarse": {1: "a"}, "fine": {1: {"Y": "y"}}}, r"fine\.1\.Y: id must be an integer"),
+    ({"coarse": {1: "a"}, "fine": {1: {"X": "x"}}}, "no complete"),
+    ({"coarse": {1: "a"}, "fine": {1: {1: "a1"}, 2: {1: "b1"}}}, r"coarse ids \['2'\]"),
+])
+def test_taxonomy_errors_name_the_key(data, message):
+    from common.errors import ConfigError
+    with pytest.raises(ConfigError, match=message):
+        S.Taxonomy.from_dict(data, source="tax.yaml")
