@@ -26,7 +26,9 @@ COUNTING_RULE = (
     "Dense = positions (all axes but the last, e.g. time steps) x inputs x units; "
     "GRU/LSTM/SimpleRNN = time steps x (input and recurrent matmuls: gates x units x "
     "(inputs + units), gates 3/4/1, identical for GRU reset_after True and False); "
-    "Bidirectional = both directions; TimeDistributed = steps x the wrapped layer. "
+    "Bidirectional = both directions; TimeDistributed = steps x the wrapped layer; "
+    "a custom layer with a count_macs(in_shapes, out_shapes) method counts itself "
+    "(Bilinear = in1 x in2 x units). "
     "Counted as 0 MACs: bias adds, BatchNormalization and other normalisations, activations, "
     "pooling incl. global pooling, element-wise Add/Multiply/Concatenate, reshapes, dropout "
     "and weightless in-graph feature extraction. Parameters are all layer weights: "
@@ -364,10 +366,10 @@ def _layer_macs(layer: keras.layers.Layer, in_shapes: list[tuple],
         return steps * _layer_macs(inner, inner_in, inner_out)
     if isinstance(layer, _ZERO_MAC_WEIGHTED_LAYERS):
         return 0
-    hook = getattr(layer, "complexity_macs", None)
-    if callable(hook):
-        # A custom layer that states its own count (e.g. scalar scales, norms: 0 MACs).
-        return int(hook(in_shapes, out_shapes))
+    if callable(getattr(layer, "count_macs", None)):
+        # Extension hook: a custom layer states its own MACs (a bilinear map; 0 for scalar
+        # scales and norms, which are element-wise under this rule).
+        return int(layer.count_macs(in_shapes, out_shapes))
     if class_name in _WEIGHTLESS_MAC_OPS:
         raise UnsupportedLayerError(
             f"layer {layer.name!r} ({class_name}) multiply-accumulates but has no counting rule"

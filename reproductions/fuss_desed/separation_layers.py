@@ -21,7 +21,7 @@ TF1 graph code; these layers reproduce its numerics on the TensorFlow backend:
   (kernel 3, SAME, bias) → PReLU → GLN → dense2 (no bias) × scale → + block input.
 * :class:`MixtureConsistency`: ŝ_j + w_j·(x − Σ_k ŝ_k) with per-example weights w (B, S).
 
-The two weighted custom layers declare ``complexity_macs`` (element-wise, 0 MACs) for
+The two weighted custom layers declare ``count_macs`` (element-wise, 0 MACs) for
 ``common.complexity.count_model``.
 """
 from __future__ import annotations
@@ -156,7 +156,7 @@ class GlobalLayerNorm(layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def complexity_macs(self, in_shapes, out_shapes) -> int:
+    def count_macs(self, in_shapes, out_shapes) -> int:
         return 0  # element-wise normalisation: 0 MACs by the DCASE convention
 
     def get_config(self):
@@ -181,7 +181,7 @@ class ScalarScale(layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def complexity_macs(self, in_shapes, out_shapes) -> int:
+    def count_macs(self, in_shapes, out_shapes) -> int:
         return 0  # element-wise
 
     def get_config(self):
