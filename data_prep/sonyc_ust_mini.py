@@ -56,7 +56,7 @@ from data_prep import sonyc_ust as ust
 from data_prep.mini import MINI_JSON
 from data_prep.mixer import EventClip, MixerConfig
 from data_prep.notice import write_notice
-from data_prep.soundscape import (LabelledSource, bed_window, event_spans, mix_scene,
+from data_prep.soundscape import (LabelledSource, bed_window, event_spans, load_bed, mix_scene,
                                   split_groups, window_clips)
 from data_prep.sources import Recording, catalogue, read_recording
 from data_prep.treatment import TreatmentConfig, treat
@@ -213,6 +213,7 @@ def write_mini(dest: str | Path | None = None, seed: int = 0, *,
     side_of = split_groups(groups, SIDES, FRACTIONS, seed)
     pool = _pool(sources, side_of, cfg, rng)
     beds_of = {s: [b for b in beds if side_of[b.group] == s] for s in SIDES}
+    bed_audio = {b.rec.id: load_bed(b.rec, SR, TREATMENT) for b in beds}
     out = mini_corpus.staging(dest)
 
     files, rows = [], []
@@ -229,7 +230,7 @@ def write_mini(dest: str | Path | None = None, seed: int = 0, *,
             picked = [tags[i] for i in sorted(rng.choice(len(tags), min(k, len(tags)), replace=False))]
             clips = [pool[side][t][int(rng.integers(len(pool[side][t])))] for t in picked]
             bed_src = beds_of[side][int(rng.integers(len(beds_of[side])))]
-            bed = bed_window(bed_src.rec, SR, ust.CLIP_S, TREATMENT, rng)
+            bed = bed_window(bed_audio[bed_src.rec.id], SR, ust.CLIP_S, rng)
             y, placed = mix_scene(bed, clips, MIXER, float(rng.uniform(*cfg.bed_gain_db)), rng,
                                   TREATMENT)
             write_audio(out / side / name, y, SR, "PCM_16")

@@ -89,21 +89,20 @@ def window_clips(src: LabelledSource, sr: int, cfg: TreatmentConfig, rng: np.ran
     return out
 
 
-def bed_window(rec: Recording, sr: int, length_s: float, cfg: TreatmentConfig,
-               rng: np.random.Generator) -> np.ndarray:
-    """A treated ``length_s`` window of a bed recording at a random offset; a recording shorter
-    than that is looped (beds are ambience loops)."""
-    dur = recording_duration(rec)
+def load_bed(rec: Recording, sr: int, cfg: TreatmentConfig) -> np.ndarray:
+    """A whole bed recording, treated once (windows are then cut from it, not re-decoded)."""
+    y, rec_sr = read_piece(Piece(rec))
+    return treat(y, rec_sr, cfg)
+
+
+def bed_window(bed: np.ndarray, sr: int, length_s: float, rng: np.random.Generator) -> np.ndarray:
+    """A ``length_s`` window of a treated bed at a random offset; a bed shorter than that is
+    looped (beds are ambience loops)."""
     n = int(round(length_s * sr))
-    if dur > length_s + 0.1:
-        start = float(rng.uniform(0.0, dur - length_s - 0.05))
-        y, rec_sr = read_piece(Piece(rec, start, length_s + 0.05))
-    else:
-        y, rec_sr = read_piece(Piece(rec))
-    y = treat(y, rec_sr, cfg)
-    if y.size < n:
-        y = np.tile(y, -(-n // max(1, y.size)))
-    return y[:n]
+    if bed.size > n:
+        start = int(rng.integers(0, bed.size - n + 1))
+        return bed[start:start + n]
+    return np.tile(bed, -(-n // max(1, bed.size)))[:n]
 
 
 def mix_scene(bed: np.ndarray | None, clips: Sequence[EventClip], mixer: MixerConfig,
