@@ -28,7 +28,12 @@ import pandas as pd
 from common.errors import DatasetError
 from data_prep import mini as mini_corpus
 from data_prep import paths
-from data_prep.validation import ValidationReport, check_audio_files, problems, require_columns
+from data_prep.validation import (
+    ValidationReport,
+    check_audio_files,
+    problems,
+    require_columns,
+)
 
 NAME = "desed"
 ENV_VAR = "DESED_ROOT"
@@ -194,7 +199,7 @@ def validate(root: str | Path | None = None, *, mini: bool = False) -> Validatio
             listed = list(wavs)
         elif kind == "strong":
             df = read_strong(root / meta_rel)
-            found[f"{subset}_rows"] = int(len(df))
+            found[f"{subset}_rows"] = len(df)
             found[f"{subset}_events"] = int(df["event_label"].notna().sum())
             listed = list(dict.fromkeys(df["filename"]))
             counts = df.dropna(subset=["event_label"]).groupby("filename").size()

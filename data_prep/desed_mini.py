@@ -36,15 +36,27 @@ import numpy as np
 
 from common.audio_io import write_audio
 from common.errors import DatasetError
-from common.fileio import atomic_write_json, atomic_write_text, is_done, mark_done, stable_hash
-from data_prep import desed
+from common.fileio import (
+    atomic_write_json,
+    atomic_write_text,
+    is_done,
+    mark_done,
+    stable_hash,
+)
+from data_prep import desed, paths
 from data_prep import mini as mini_corpus
-from data_prep import paths
 from data_prep.mini import MINI_JSON
 from data_prep.mixer import EventClip, MixerConfig
 from data_prep.notice import write_notice
-from data_prep.soundscape import (LabelledSource, bed_window, event_spans, load_bed,
-                                  merge_same_label, mix_scene, split_groups)
+from data_prep.soundscape import (
+    LabelledSource,
+    bed_window,
+    event_spans,
+    load_bed,
+    merge_same_label,
+    mix_scene,
+    split_groups,
+)
 from data_prep.sources import Recording, catalogue, read_recording
 from data_prep.treatment import TreatmentConfig, treat
 
@@ -94,6 +106,7 @@ class DesedMiniConfig:
     eval_public: int = 16
     events_per_clip: tuple[int, int] = (1, 4)
     empty_fraction: float = 0.1        # validation / eval clips with no event
+    bed_max_s: float = 40.0           # beds: one excerpt of at most this length per recording
     bed_gain_db: tuple[float, float] = (-16.0, -8.0)
     speech_prompts: int = 60
     max_event_s: float = 6.0
@@ -166,7 +179,7 @@ def write_mini(dest: str | Path | None = None, seed: int = 0, *,
     side_of = split_groups(groups, SIDES, FRACTIONS, seed)
     pool = _pool(sources, side_of, cfg, rng)
     beds_of = {s: [b for b in beds if side_of[b.group] == s] for s in SIDES}
-    bed_audio = {b.rec.id: load_bed(b.rec, SR, TREATMENT) for b in beds}
+    bed_audio = {b.rec.id: load_bed(b.rec, SR, TREATMENT, rng, cfg.bed_max_s) for b in beds}
     out = mini_corpus.staging(dest)
 
     taken: set[str] = set()
@@ -175,7 +188,7 @@ def write_mini(dest: str | Path | None = None, seed: int = 0, *,
         side = SIDE_OF_SUBSET[subset]
         classes = sorted(pool[side])
         n = getattr(cfg, subset)
-        n_empty = int(round(cfg.empty_fraction * n)) if kind == "strong" and side == "heldout" else 0
+        n_empty = round(cfg.empty_fraction * n) if kind == "strong" and side == "heldout" else 0
         empty = set(rng.choice(n, n_empty, replace=False).tolist()) if n_empty else set()
         rows = []
         for i in range(n):

@@ -207,7 +207,7 @@ def validate(root: str | Path | None = None, *, mini: bool = False) -> Validatio
     if (two_splits > 1).any():
         raise DatasetError(f"{root / ANNOTATIONS}: file(s) listed under two splits: "
                            f"{list(two_splits[two_splits > 1].index[:5])}")
-    found = {"annotation_rows": int(len(ann))}
+    found = {"annotation_rows": len(ann)}
     present: dict[str, Path] = {}
     for split in SPLITS:
         folder = root / split

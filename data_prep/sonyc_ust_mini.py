@@ -49,15 +49,28 @@ import pandas as pd
 
 from common.audio_io import write_audio
 from common.errors import DatasetError
-from common.fileio import atomic_write_json, atomic_write_text, is_done, mark_done, stable_hash
+from common.fileio import (
+    atomic_write_json,
+    atomic_write_text,
+    is_done,
+    mark_done,
+    stable_hash,
+)
 from data_prep import mini as mini_corpus
 from data_prep import paths
 from data_prep import sonyc_ust as ust
 from data_prep.mini import MINI_JSON
 from data_prep.mixer import EventClip, MixerConfig
 from data_prep.notice import write_notice
-from data_prep.soundscape import (LabelledSource, bed_window, event_spans, load_bed, mix_scene,
-                                  split_groups, window_clips)
+from data_prep.soundscape import (
+    LabelledSource,
+    bed_window,
+    event_spans,
+    load_bed,
+    mix_scene,
+    split_groups,
+    window_clips,
+)
 from data_prep.sources import Recording, catalogue, read_recording
 from data_prep.treatment import TreatmentConfig, treat
 
@@ -110,6 +123,7 @@ class SonycMiniConfig:
     crowd_false_rate: float = 0.03
     notsure_rate: float = 0.15
     near_gain_db: float = -3.0
+    bed_max_s: float = 40.0           # beds: one excerpt of at most this length per recording
     bed_gain_db: tuple[float, float] = (-14.0, -8.0)
     speech_prompts: int = 30
     music_tracks: int = 6
@@ -213,7 +227,7 @@ def write_mini(dest: str | Path | None = None, seed: int = 0, *,
     side_of = split_groups(groups, SIDES, FRACTIONS, seed)
     pool = _pool(sources, side_of, cfg, rng)
     beds_of = {s: [b for b in beds if side_of[b.group] == s] for s in SIDES}
-    bed_audio = {b.rec.id: load_bed(b.rec, SR, TREATMENT) for b in beds}
+    bed_audio = {b.rec.id: load_bed(b.rec, SR, TREATMENT, rng, cfg.bed_max_s) for b in beds}
     out = mini_corpus.staging(dest)
 
     files, rows = [], []

@@ -18,7 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from data_prep.mini import Piece, read_piece
-from data_prep.mixer import EventClip, MixerConfig, PlacedEvent, active_extent, mix_events
+from data_prep.mixer import (
+    EventClip,
+    MixerConfig,
+    PlacedEvent,
+    active_extent,
+    mix_events,
+)
 from data_prep.sources import Recording, recording_duration
 from data_prep.splits import group_split
 from data_prep.treatment import TreatmentConfig, normalise_level, treat
@@ -63,7 +69,7 @@ def event_spans(y: np.ndarray, sr: int, rng: np.random.Generator, max_event_s: f
         return [(start, stop)] if stop - start >= min_event_s * sr else []
     spans, pos = [], start
     while pos < stop:
-        end = min(stop, pos + int(round(rng.uniform(*long_event_s) * sr)))
+        end = min(stop, pos + round(rng.uniform(*long_event_s) * sr))
         if end - pos >= max(min_event_s, long_event_s[0] / 2) * sr:
             spans.append((pos, end))
         pos = end
@@ -89,16 +95,23 @@ def window_clips(src: LabelledSource, sr: int, cfg: TreatmentConfig, rng: np.ran
     return out
 
 
-def load_bed(rec: Recording, sr: int, cfg: TreatmentConfig) -> np.ndarray:
-    """A whole bed recording, treated once (windows are then cut from it, not re-decoded)."""
-    y, rec_sr = read_piece(Piece(rec))
+def load_bed(rec: Recording, sr: int, cfg: TreatmentConfig, rng: np.random.Generator,
+             max_s: float | None = None) -> np.ndarray:
+    """A bed recording treated once (windows are then cut from it, not re-decoded): the whole
+    recording, or a ``max_s`` excerpt at a random offset of a longer one (decoding minutes of
+    ambience for a few clips would dominate the build)."""
+    dur = recording_duration(rec)
+    if max_s is not None and dur > max_s + 0.5:
+        y, rec_sr = read_piece(Piece(rec, float(rng.uniform(0.0, dur - max_s)), max_s))
+    else:
+        y, rec_sr = read_piece(Piece(rec))
     return treat(y, rec_sr, cfg)
 
 
 def bed_window(bed: np.ndarray, sr: int, length_s: float, rng: np.random.Generator) -> np.ndarray:
     """A ``length_s`` window of a treated bed at a random offset; a bed shorter than that is
     looped (beds are ambience loops)."""
-    n = int(round(length_s * sr))
+    n = round(length_s * sr)
     if bed.size > n:
         start = int(rng.integers(0, bed.size - n + 1))
         return bed[start:start + n]
