@@ -155,6 +155,14 @@ def format_strong(rows) -> str:
     return "\n".join(lines) + "\n"
 
 
+def subset_paths(root: str | Path, subset: str) -> tuple[Path, Path]:
+    """(metadata tsv, audio folder) of a subset under a DESED root (the ``dataset/`` folder)."""
+    if subset not in SUBSETS:
+        raise DatasetError(f"unknown DESED subset {subset!r}; known: {list(SUBSETS)}")
+    meta, audio, _ = SUBSETS[subset]
+    return Path(root) / meta, Path(root) / audio
+
+
 def durations(report: ValidationReport, subset: str) -> pd.DataFrame:
     """filename, duration (s) of one subset's usable files: the metadata table PSDS needs."""
     m = report.manifest[report.manifest["subset"] == subset]

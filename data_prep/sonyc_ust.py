@@ -181,6 +181,16 @@ def labels(annotations: pd.DataFrame, mode: str = "report") -> pd.DataFrame:
     return pd.concat([split, out], axis=1).sort_index()
 
 
+def file_labels(report: ValidationReport, mode: str = "report") -> pd.DataFrame:
+    """The usable files of a validated root with their labels: columns ``path`` (relative to
+    the root), ``split``, ``sensor_id`` and the 37 tags of :data:`LABEL_ORDER`, one row per
+    file in manifest order (bad and missing files are not in it)."""
+    lab = labels(read_annotations(Path(report.root) / ANNOTATIONS), mode).drop(columns="split")
+    m = report.manifest[["path", "split", "audio_filename", "sensor_id"]]
+    out = m.join(lab, on="audio_filename")
+    return out.drop(columns="audio_filename").reset_index(drop=True)
+
+
 # --------------------------------------------------------------------------- validation
 
 def validate(root: str | Path | None = None, *, mini: bool = False) -> ValidationReport:

@@ -216,3 +216,11 @@ def test_mini_is_byte_identical_for_a_seed(tmp_path):
         assert (a / f).read_bytes() == (b / f).read_bytes(), f
     c = write_mini(tmp_path / "c", seed=6, config=cfg)
     assert (c / "metadata/train/weak.tsv").read_bytes() != (a / "metadata/train/weak.tsv").read_bytes()
+
+
+def test_subset_paths(tmp_path):
+    meta, audio = desed.subset_paths(tmp_path, "synthetic")
+    assert meta == tmp_path / "metadata/train/synthetic20/soundscapes.tsv"
+    assert audio == tmp_path / "audio/train/synthetic20/soundscapes"
+    with pytest.raises(DatasetError, match="weak"):
+        desed.subset_paths(tmp_path, "strong")

@@ -280,3 +280,15 @@ def test_mini_is_byte_identical_for_a_seed(tmp_path):
     assert len([f for f in files if f.suffix == ".wav"]) == 5
     for f in files:
         assert (a / f).read_bytes() == (b / f).read_bytes(), f
+
+
+def test_file_labels_join_usable_files_with_labels(tmp_path):
+    root = tiny_tree(tmp_path / "ust")
+    (root / "train" / "01_000002.wav").unlink()
+    table = ust.file_labels(ust.validate(root), "official_baseline")
+    assert list(table["path"]) == ["train/00_000001.wav", "validate/05_000003.wav",
+                                   "validate/05_000004.wav"]
+    assert list(table.columns[:3]) == ["path", "split", "sensor_id"]
+    assert table["2-2_jackhammer"].tolist() == [1, 0, 0]
+    assert table["4-1_chainsaw"].tolist() == [0, 1, 0]
+    assert table["4_powered-saw"].tolist() == [0, 1, 0]
