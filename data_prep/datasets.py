@@ -17,6 +17,8 @@ DATASETS: dict[str, str] = {
     "gtzan": "data_prep.gtzan",
     "urbansound8k": "data_prep.urbansound8k",
     "tut_sed_2016": "data_prep.tut_sed_2016",
+    "sonyc_ust": "data_prep.sonyc_ust",
+    "desed": "data_prep.desed",
 }
 
 
