@@ -17,6 +17,8 @@ DATASETS: dict[str, str] = {
     "gtzan": "data_prep.gtzan",
     "urbansound8k": "data_prep.urbansound8k",
     "tut_sed_2016": "data_prep.tut_sed_2016",
+    "tau22": "data_prep.tau22",
+    "fuss": "data_prep.fuss",
 }
 
 
