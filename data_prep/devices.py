@@ -106,13 +106,17 @@ def magnitude_db(device: DeviceModel, freqs: np.ndarray) -> np.ndarray:
     return np.maximum(db, FLOOR_DB)
 
 
-def minimum_phase_fir(device: DeviceModel, sr: int, n_fft: int = 4096) -> np.ndarray:
-    """Minimum-phase FIR (``n_fft`` taps) with the magnitude of :func:`magnitude_db`.
+def minimum_phase_fir(device: DeviceModel, sr: int, n_taps: int = 4096,
+                      oversample: int = 8) -> np.ndarray:
+    """Minimum-phase FIR (``n_taps`` taps) with the magnitude of :func:`magnitude_db`.
 
     Homomorphic design: the real cepstrum of the log magnitude, folded onto positive quefrency,
-    exponentiated back. The minimum-phase filter puts its energy as early as a filter with this
-    magnitude can, like a microphone (no pre-ringing).
+    exponentiated back. It is computed on a grid ``oversample`` times finer than the FIR (so
+    the cepstrum barely aliases), then cut to ``n_taps`` with a short raised-cosine fade. The
+    minimum-phase filter puts its energy as early as a filter with this magnitude can, like a
+    microphone (no pre-ringing).
     """
+    n_fft = n_taps * oversample
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
     log_mag = magnitude_db(device, freqs) * (np.log(10.0) / 20.0)
     cep = np.fft.irfft(log_mag, n_fft)
@@ -120,7 +124,10 @@ def minimum_phase_fir(device: DeviceModel, sr: int, n_fft: int = 4096) -> np.nda
     fold[0] = 1.0
     fold[1:n_fft // 2] = 2.0
     fold[n_fft // 2] = 1.0
-    return np.fft.irfft(np.exp(np.fft.rfft(cep * fold, n_fft)), n_fft)
+    h = np.fft.irfft(np.exp(np.fft.rfft(cep * fold, n_fft)), n_fft)[:n_taps]
+    fade = n_taps // 8
+    h[-fade:] *= 0.5 * (1.0 + np.cos(np.linspace(0.0, np.pi, fade)))
+    return h
 
 
 def response_distance_db(a: DeviceModel, b: DeviceModel,
