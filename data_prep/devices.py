@@ -190,7 +190,7 @@ def apply_device(y: np.ndarray, sr: int, device: DeviceModel, rng: np.random.Gen
 def draw_device(name: str, rng: np.random.Generator) -> DeviceModel:
     """One simulated device with parameters from DRAW_RANGES (peak frequency log-uniform)."""
     r = DRAW_RANGES
-    u = lambda key: float(rng.uniform(*r[key]))  # noqa: E731
+    u = lambda key: float(rng.uniform(*r[key]))
     return DeviceModel(
         name, f"simulated device {name.upper()}: seeded parametric response and dynamics",
         hp_hz=u("hp_hz"), hp_order=int(rng.choice(r["hp_order"])), lp_hz=u("lp_hz"),

@@ -26,7 +26,7 @@ import soundfile as sf
 
 from common.errors import DatasetError
 from data_prep import mini as mini_corpus
-from data_prep.fuss_mini import write_mini  # noqa: F401  (module contract: re-exported)
+from data_prep.fuss_mini import write_mini  # re-exported: the dataset-module contract
 from data_prep.headers import check_headers
 from data_prep.paths import dataset_root
 from data_prep.validation import ValidationReport, problems

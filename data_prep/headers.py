@@ -13,7 +13,12 @@ import pandas as pd
 
 from common.audio_io import audio_info
 from common.errors import AudioError
-from data_prep.validation import AUDIO_COLUMNS, PROBLEM_COLUMNS, check_audio_files, empty_problems
+from data_prep.validation import (
+    AUDIO_COLUMNS,
+    PROBLEM_COLUMNS,
+    check_audio_files,
+    empty_problems,
+)
 
 
 def check_headers(paths: Iterable[str | Path], expected_sr: int | None,

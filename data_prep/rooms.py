@@ -25,7 +25,7 @@ class RoomSpec:
     sources_m: tuple[tuple[float, float, float], ...]
 
     def to_dict(self) -> dict:
-        r = lambda v: [round(float(x), 3) for x in v]  # noqa: E731
+        r = lambda v: [round(float(x), 3) for x in v]
         return {"dims_m": r(self.dims_m), "rt60_target_s": round(self.rt60_target_s, 3),
                 "absorption": round(self.absorption, 4), "max_order": self.max_order,
                 "mic_m": r(self.mic_m), "sources_m": [r(s) for s in self.sources_m]}
@@ -46,7 +46,7 @@ def draw_room(rng: np.random.Generator, n_sources: int = 4,
         absorption, max_order = pra.inverse_sabine(target, list(dims))
     except ValueError:   # RT60 too short for this room: the most absorbing walls Sabine allows
         absorption, max_order = 0.99, 1
-    point = lambda: tuple(float(rng.uniform(wall_margin_m, d - wall_margin_m)) for d in dims)  # noqa: E731
+    point = lambda: tuple(float(rng.uniform(wall_margin_m, d - wall_margin_m)) for d in dims)
     mic = point()
     return RoomSpec(dims, target, float(absorption), int(min(max_order, max_order_cap)), mic,
                     tuple(point() for _ in range(n_sources)))

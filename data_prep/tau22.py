@@ -27,7 +27,7 @@ from common.errors import DatasetError
 from data_prep import mini as mini_corpus
 from data_prep.headers import check_headers
 from data_prep.paths import dataset_root
-from data_prep.tau22_mini import write_mini  # noqa: F401  (module contract: re-exported)
+from data_prep.tau22_mini import write_mini  # re-exported: the dataset-module contract
 from data_prep.validation import ValidationReport, problems, require_columns
 
 NAME = "tau22"
@@ -155,8 +155,8 @@ def split_counts(meta: pd.DataFrame, folds: dict[str, pd.DataFrame]) -> dict[str
     train = list(folds["train"]["filename"])
     n_a = sum(device[f] == "a" for f in train)
     both = {ident[f] for f in train} & {ident[f] for f in folds["test"]["filename"]}
-    return {"segments": int(len(meta)), "train": len(train), "evaluate": int(len(folds["evaluate"])),
-            "test": int(len(folds["test"])),
+    return {"segments": len(meta), "train": len(train), "evaluate": len(folds["evaluate"]),
+            "test": len(folds["test"]),
             "train_device_a_percent": int(round(100.0 * n_a / len(train))) if train else 0,
             "train_unseen_devices": int(sum(device[f] in UNSEEN_DEVICES for f in train)),
             "locations_in_train_and_test": len(both)}

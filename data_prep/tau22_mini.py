@@ -39,7 +39,13 @@ import pandas as pd
 
 from common.audio_io import write_audio
 from common.errors import DatasetError
-from common.fileio import atomic_write_json, atomic_write_text, is_done, mark_done, stable_hash
+from common.fileio import (
+    atomic_write_json,
+    atomic_write_text,
+    is_done,
+    mark_done,
+    stable_hash,
+)
 from data_prep import devices as dev
 from data_prep import mini as mini_corpus
 from data_prep.mini import MINI_JSON, Piece, read_piece

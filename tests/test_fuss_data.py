@@ -131,8 +131,8 @@ def test_missing_bad_and_inconsistent_files(tree, tmp_path):
      "line 4, column 1"),
     ("train/example00009.wav\ttrain/example00008_sources/background0_sound.wav", "line 4, column 2"),
     ("train/example00009.wav\ttrain/example00009_sources/fg0_sound.wav", "line 4, column 2"),
-    ("train/example00009.wav\ttrain/example00009_sources/foreground0_sound.wav"
-     "\ttrain/example00009_sources/background0_sound.wav", "background source must come first"),
+    (("train/example00009.wav\ttrain/example00009_sources/foreground0_sound.wav"
+      "\ttrain/example00009_sources/background0_sound.wav"), "background source must come first"),
     ("train/example00000.wav\ttrain/example00000_sources/background0_sound.wav", "listed twice"),
 ])
 def test_malformed_list_lines(tree, tmp_path, line, message):

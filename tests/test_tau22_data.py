@@ -23,7 +23,7 @@ FAR = 1e9   # a corner frequency far outside the audio band: that filter does no
 # ----------------------------------------------------------------------------- devices
 
 def only(**kw) -> dev.DeviceModel:
-    base = dict(hp_hz=1e-6, lp_hz=FAR, tilt_db_per_oct=0.0, peak_gain_db=0.0)
+    base = {"hp_hz": 1e-6, "lp_hz": FAR, "tilt_db_per_oct": 0.0, "peak_gain_db": 0.0}
     return dev.DeviceModel("x", **{**base, **kw})
 
 
