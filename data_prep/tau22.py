@@ -112,8 +112,9 @@ def read_meta(root: str | Path) -> pd.DataFrame:
         except ValueError as exc:
             raise DatasetError(f"{path}: line {i + 2}: {exc}") from None
     parsed = pd.DataFrame(rows, index=df.index)
-    checks = (("scene_label", "scene"), ("source_label", "device"), ("identifier", "identifier"))
-    for col, field in checks:
+    # scene and device contradicting the file name are errors; an identifier that differs from
+    # <city>-<location> is reported by validate() (meta.csv's identifier is the split unit).
+    for col, field in (("scene_label", "scene"), ("source_label", "device")):
         wrong = df.index[df[col] != parsed[field]]
         if len(wrong):
             i = int(wrong[0])
@@ -124,6 +125,7 @@ def read_meta(root: str | Path) -> pd.DataFrame:
     if len(dup):
         raise DatasetError(f"{path}: file name listed twice, line(s) {[int(i) + 2 for i in dup[:10]]}")
     out = df.join(parsed[["device", "city", "location", "segment", "subsegment"]])
+    out["identifier_from_name"] = parsed["identifier"]
     return out
 
 
@@ -210,6 +212,12 @@ def validate(root: str | Path | None = None, *, mini: bool = False,
                    - set(meta["filename"])) if (root / "audio").is_dir() else []
     if extra:
         notes.append(f"{len(extra)} wav file(s) in audio/ are not in meta.csv (ignored), e.g. {extra[:3]}")
+    odd = meta.index[meta["identifier"] != meta["identifier_from_name"]]
+    if len(odd):
+        i = int(odd[0])
+        notes.append(f"meta.csv: {len(odd)} line(s) whose identifier is not <city>-<location> of "
+                     f"the file name, e.g. line {i + 2}: {meta.at[i, 'identifier']!r} for "
+                     f"{meta.at[i, 'filename']!r} (meta.csv's identifier is used)")
     per_device = meta[meta["split"] == "train"].groupby("device").size()
     notes.append("train files per device: " + ", ".join(f"{d} {int(n)}" for d, n in per_device.items()))
     if info is not None:
