@@ -225,7 +225,7 @@ def draw_devices(names: Sequence[str], rng: np.random.Generator,
 
 
 def device_set(seed: int, simulated: Sequence[str] = ("s1", "s2", "s3", "s4", "s5", "s6"),
-               min_distance_db: float = 2.0) -> tuple[dict[str, DeviceModel], int]:
+               min_distance_db: float = 3.0) -> tuple[dict[str, DeviceModel], int]:
     """A, the B/C presets and seeded S devices (names as in TAU file names), and the number of
     rejected draws."""
     base = [IDENTITY, *PRESETS.values()]

@@ -10,9 +10,10 @@ LUFS there). The reverberant version convolves the same dry sources with RIRs of
 shoebox rooms (data_prep/rooms.py; one room per mixture, one position per source slot, rooms
 reused in a shuffled cycle within a split as FUSS did), scaled by 10 as FUSS scaled its RIRs.
 
-Differences from FUSS, on purpose: the convolution is causal (the first N samples of the full
-convolution; FUSS used numpy's 'same' mode, which advances the output by half the RIR
-length); each version gets one gain per mixture so that its peak stays below PEAK; no .jams
+Differences from FUSS, on purpose: the convolution is causal by default (the first N
+samples of the full convolution; FUSS used numpy's 'same' mode, which advances the output by
+half the RIR length; FussMiniConfig(convolution="same") does that); each version gets one
+gain per mixture so that its peak stays below PEAK; no .jams
 or .txt files. Each wav is 16-bit PCM; the mixture is the integer sum of its quantised
 sources, so mixture == sum of sources holds exactly on the decoded files.
 
@@ -78,10 +79,15 @@ class FussMiniConfig:
     rt60_s: tuple[float, float] = (0.3, 0.9)
     max_order_cap: int = 40
     split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
+    # "causal": the first N samples of the full convolution (default); "same": FUSS's own
+    # numpy.convolve(..., 'same'), which advances the reverberant source by (len(rir) - 1) // 2.
+    convolution: str = "causal"
 
     def __post_init__(self):
         if self.duration_s <= self.foreground_min_s:
             raise ValueError(f"duration_s={self.duration_s} is too short")
+        if self.convolution not in ("causal", "same"):
+            raise ValueError(f"convolution={self.convolution!r}: expected 'causal' or 'same'")
 
 
 def default_dest(cfg: FussMiniConfig) -> Path:
@@ -116,6 +122,14 @@ def split_recordings(recs: list[Recording], fractions: tuple[float, float, float
 def _active_rms(y: np.ndarray) -> float:
     a, b = active_extent(y, SAMPLERATE, 40.0)
     return float(np.sqrt(np.mean(y[a:b].astype(np.float64) ** 2)))
+
+
+def reverberate(x: np.ndarray, rir: np.ndarray, mode: str = "causal") -> np.ndarray:
+    """``x`` convolved with ``RIR_SCALE * rir``, as long as ``x``: the first samples of the full
+    convolution ("causal"), or its centred part as numpy's 'same' mode gives (FUSS)."""
+    full = oaconvolve(x, RIR_SCALE * rir)
+    start = 0 if mode == "causal" else (len(rir) - 1) // 2
+    return full[start:start + len(x)]
 
 
 def quantise_mixture(sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -235,7 +249,7 @@ def write_mini(dest: str | Path | None = None, seed: int = 0, *,
                 groups.add(leak_group(rec))
             room = room_order[i]
             # Slot 0 of a room is the background position, slots 1-3 the foregrounds.
-            wet = np.stack([oaconvolve(dry[k], RIR_SCALE * rirs[room][k])[:n]
+            wet = np.stack([reverberate(dry[k], rirs[room][k], cfg.convolution)
                             for k in range(len(dry))])
             gains = {}
             for version, sig in (("ssdata", dry), ("ssdata_reverb", wet)):

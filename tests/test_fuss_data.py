@@ -52,6 +52,13 @@ def test_quantised_mixture_is_the_exact_sum():
         fuss_mini.quantise_mixture(np.full((4, 10), 0.9))
 
 
+def test_reverberate_modes_match_numpy():
+    rng = np.random.default_rng(1)
+    x, h = rng.standard_normal(400), rng.standard_normal(31)
+    assert np.allclose(fuss_mini.reverberate(x, h, "same"), np.convolve(x, 10 * h, "same"))
+    assert np.allclose(fuss_mini.reverberate(x, h, "causal"), np.convolve(x, 10 * h)[:400])
+
+
 # ----------------------------------------------------------------------------- validator
 
 EXAMPLES = {  # split -> [(example, sources)]
