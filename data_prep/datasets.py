@@ -19,6 +19,8 @@ DATASETS: dict[str, str] = {
     "tut_sed_2016": "data_prep.tut_sed_2016",
     "sonyc_ust": "data_prep.sonyc_ust",
     "desed": "data_prep.desed",
+    "tau22": "data_prep.tau22",
+    "fuss": "data_prep.fuss",
 }
 
 
