@@ -23,7 +23,7 @@ from data_prep import urbansound8k as us8k
 from reproductions.drossos_sed import config as C
 from reproductions.drossos_sed import data as D
 from reproductions.drossos_sed import pipeline as P
-from reproductions.drossos_sed import recipe as R
+from reproductions.drossos_sed import cells as CELLS
 
 BUS = tut.LABELS.index("bus")
 
@@ -231,7 +231,8 @@ def _metadata(root, counts: dict[str, int]) -> None:
 
 def test_table1_is_regenerated_exactly_from_the_metadata(tmp_path):
     _metadata(tmp_path, us8k.CLASS_COUNTS)
-    cells = R.table1_cells(D.label_distribution(tmp_path), "real")
+    cells = CELLS.t1({"mono": {"is_mini": False,
+                               "facts": {"table1": D.label_distribution(tmp_path)}}})
     ms = [Measurement(c["table"], c["row"], c["column"], c["value"], "real", "full") for c in cells]
     rows = [r for r in compare(load_registry("drossos_sed"), ms) if r.published.table == "T1"]
     assert len(rows) == 10 and all(r.status == REPRODUCED for r in rows)
@@ -240,8 +241,9 @@ def test_table1_is_regenerated_exactly_from_the_metadata(tmp_path):
 
 def test_mini_corpus_fills_no_table1_cell_even_for_a_shared_class_name(tmp_path):
     _metadata(tmp_path, {"breaking": 3, "gun_shot": 2})
-    assert R.table1_cells(D.label_distribution(tmp_path), "mini") == []
-    assert len(R.table1_cells(D.label_distribution(tmp_path), "real")) == 1
+    facts = {"table1": D.label_distribution(tmp_path)}
+    assert CELLS.t1({"mono": {"is_mini": True, "facts": facts}}) == []
+    assert len(CELLS.t1({"mono": {"is_mini": False, "facts": facts}})) == 1
 
 
 # ------------------------------------------------------------------------------ metrics
@@ -311,7 +313,8 @@ def test_cells_name_only_registry_cells():
                       "channels": {"majority": 1}, "bit_depth": {"majority": 32},
                       "samplerate": {"majority": 44100}},
             "models": {name: _fake_poly_result(0.5 + k / 20, 60.0 + k)
-                       for k, name in enumerate([*C.T4_MODELS.values(), R.DND_SED])}}
+                       for k, name in enumerate([*C.T4_MODELS.values(), CELLS.DND_SED])},
+            "is_mini": False}
     mono_model = {"classification": {"values": {"accuracy": 0.8, **{f"f1/{c}": 0.7
                                                                    for c in us8k.CLASSES}}},
                   "fit": {"epochs_run": 50, "best_epoch": 20}, "min_val_loss": 0.5,
@@ -323,7 +326,7 @@ def test_cells_name_only_registry_cells():
             "padding": {"longest_raw_frames": 174},
             "models": {"report_mono_crnn": mono_model, "report_mono_proposed": mono_model},
             "is_mini": False}
-    cells = R.poly_cells(poly, "real") + R.mono_cells(mono, "real")
+    cells = CELLS.run_cells({"poly": poly, "mono": mono})
     ms = [Measurement(c["table"], c["row"], c["column"], c["value"], "real", "full")
           for c in cells]
     rows = compare(load_registry("drossos_sed"), ms)  # raises on a cell the registry lacks
@@ -335,7 +338,7 @@ def test_cells_name_only_registry_cells():
     assert all((row, col) in t4 for row in C.T4_MODELS
                for col in ("Accuracy", "Loss", "Training time", "f1-score"))
     mini = dict(mono, is_mini=True)
-    assert not [c for c in R.mono_cells(mini, "mini") if c["table"] == "T3"]
+    assert not [c for c in CELLS.run_cells({"mono": mini}) if c["table"] in ("T1", "T3")]
 
 
 # ------------------------------------------------------------------------------ stages

@@ -9,6 +9,7 @@ predictors on the same test data, the floor a trained model must clear).
 """
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -21,9 +22,11 @@ from common.metrics import (
     per_class_f1,
     segment_based_metrics,
 )
+from common.errors import DatasetError
 from common.runs import Run, stage_result
 from common.training import fit, predict, seed_everything
 from reproductions.drossos_sed import data as D
+from reproductions.drossos_sed.cells import BASELINE, DND_SED
 from reproductions.drossos_sed.config import DrossosConfig
 
 # Keras clips probabilities to [eps, 1 - eps] inside its cross-entropies; the test losses
@@ -274,3 +277,99 @@ def mono_baselines(run: Run, data: D.MonoSet, parts: dict[str, np.ndarray]) -> d
                 "majority": cls.to_dict(),
                 "train_prior_loss": categorical_loss(y_te, np.tile(prior, (len(y_te), 1)))}
     return stage_result(run, "mono_baselines", compute)
+
+
+# ---------------------------------------------------------------------------------------------
+# the two experiments and their figures
+
+def load_average() -> list[float] | None:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:  # pragma: no cover - not on Linux
+        return None
+
+
+def run_mono(run_: Run, cfg: DrossosConfig, root, is_mini: bool, rep) -> dict:
+    """UrbanSound8K: dataset facts, features, split, the monophonic models and baselines."""
+    from data_prep import urbansound8k as us8k
+
+    facts = stage_result(run_, "facts_urbansound8k", lambda: D.us8k_facts(rep.root, rep.manifest))
+    info = us8k.mini_info(rep.root, True) if is_mini else None
+    mono, skipped = D.mono_features(rep.manifest, rep.root, cfg.mono.n_frames,
+                                    D.class_names_of(rep.root), info)
+    if skipped:
+        print(f"urbansound8k: {len(skipped)} file(s) failed feature extraction (listed in "
+              f"metrics.json, mono.skipped_files)")
+    parts = D.mono_split(mono, cfg.mono.split, cfg.split, cfg.mono)
+    stats = D.standardize_mono(mono, parts["train"]) if cfg.mono.standardize else None
+    results = {name: train_mono(run_, cfg, mono, parts, name) for name in cfg.mono.models}
+    base = mono_baselines(run_, mono, parts)
+    m = {"facts": facts, "models": results, "baselines": base, "class_names": mono.class_names,
+         "split": {"mode": cfg.mono.split, "sizes": {k: len(v) for k, v in parts.items()},
+                   "groups_in_train_and_test": D.shared_groups(parts, mono.groups),
+                   "n_groups": len(set(mono.groups))},
+         "padding": {"n_frames": int(mono.x.shape[1]),
+                     "longest_raw_frames": int(mono.raw_frames.max()),
+                     "slices_cut": int((mono.raw_frames > mono.x.shape[1]).sum())},
+         "standardization": stats, "skipped_files": skipped, "is_mini": is_mini}
+    return m
+
+
+def run_poly(run_: Run, cfg: DrossosConfig, root, is_mini: bool, rep) -> dict:
+    """TUT-SED Synthetic 2016: dataset facts, features, split, the polyphonic models."""
+
+    facts = stage_result(run_, "facts_tut_sed_2016", lambda: D.tut_facts(rep.root, rep.manifest))
+    poly, skipped = D.poly_features(rep.manifest, rep.root, cfg.poly.features)
+    if skipped:
+        print(f"tut_sed_2016: {len(skipped)} mixture(s) failed feature extraction (listed in "
+              f"metrics.json, poly.skipped_files)")
+    ids = D.poly_split(poly.mixtures, cfg.poly.split, cfg.split, rep.root)
+    parts = {s: poly.index(v) for s, v in ids.items()}
+    for s in D.SPLITS:
+        if not parts[s]:
+            raise DatasetError(f"tut_sed_2016 at {rep.root}: the {s} split has no usable mixture")
+    stats = D.standardize_poly(poly, parts["train"]) if cfg.poly.standardize else None
+    results = {name: train_poly(run_, cfg, poly, parts, name)
+               for name in (*cfg.poly.models, *cfg.poly.extra_models)}
+    base = poly_baselines(run_, cfg, poly, parts)
+    m = {"facts": facts, "models": results, "baselines": base, "label_names": poly.label_names,
+         "split": {"mode": cfg.poly.split, "mixtures": ids},
+         "hop_seconds": poly.hop_seconds, "features": cfg.poly.features,
+         "sequence_frames": cfg.poly.sequence_frames, "standardization": stats,
+         "skipped_files": skipped,
+         "is_mini": is_mini}
+    return m
+
+
+def figures(run_, cfg: DrossosConfig, metrics: dict) -> None:
+    from common import plots
+    mono, poly = metrics.get("mono"), metrics.get("poly")
+    if mono and mono["models"]:
+        plots.training_curves({k: r["history"] for k, r in mono["models"].items()},
+                              run_.figures / "mono_training_curves.png",
+                              "UrbanSound8K training (report Figures 9 and 10)",
+                              metrics=("loss", "accuracy"))
+        names = mono["class_names"]
+        plots.grouped_bars(names, {k: [r["classification"]["values"].get(f"f1/{n}") or np.nan
+                                       for n in names] for k, r in mono["models"].items()},
+                           run_.figures / "mono_per_class_f1.png",
+                           "UrbanSound8K test F1 per class (report Table 3)", "F1")
+    if poly and poly["models"]:
+        plots.training_curves({k: r["history"] for k, r in poly["models"].items()},
+                              run_.figures / "poly_training_curves.png",
+                              "TUT-SED training (report Figures 11-15)",
+                              metrics=("loss", "binary_accuracy"))
+        support = next(iter(poly["models"].values()))["test"].get("per_class_support", {})
+        labels = [lab for lab in poly["label_names"] if support.get(lab, 0) > 0]
+        plots.grouped_bars(labels, {k: [r["test"]["per_class"].get(f"f1/{lab}") or 0.0
+                                        for lab in labels] for k, r in poly["models"].items()},
+                           run_.figures / "poly_per_class_f1.png",
+                           "TUT-SED test frame F1 per class (labels active in the test mixtures)",
+                           "F1")
+        for name in (BASELINE, DND_SED):
+            ex = poly["models"].get(name, {}).get("example")
+            if ex:
+                plots.event_roll(ex["reference"], ex["estimated"], poly["label_names"],
+                                 run_.figures / f"event_roll_{name}.png",
+                                 f"mixture {ex['mixture']}: ground truth vs {name}",
+                                 duration=ex["duration"])

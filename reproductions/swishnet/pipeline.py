@@ -143,3 +143,24 @@ def benchmark(run: Run, cfg: SwishNetConfig, frames: dict[float, int]) -> dict:
                           "cpu_count": os.cpu_count()}
         return out
     return stage_result(run, "benchmark", compute)
+
+
+def figures(run_, cfg, musan_results, other_results, gtzan_results, other) -> None:
+    from common import plots
+    plots.training_curves({f"{s:g} s": r["history"] for s, r in musan_results.items()},
+                          run_.figures / "training_curves.png",
+                          f"MUSAN training ({cfg.split.mode}-level split; report Figure 1)")
+    cms = {f"{s:g} s": np.array(r["classification"]["arrays"]["confusion_matrix_normalized"],
+                                dtype=float) for s, r in musan_results.items()}
+    plots.confusion_matrices(cms, CLASS_NAMES, run_.figures / "confusion_matrices.png",
+                             f"MUSAN test, row-normalised ({cfg.split.mode}-level split; report Figure 2)")
+    if other_results:
+        cms = {f"{s:g} s": np.array(r["classification"]["arrays"]["confusion_matrix_normalized"],
+                                    dtype=float) for s, r in other_results.items()}
+        plots.confusion_matrices(cms, CLASS_NAMES, run_.figures / f"confusion_matrices_{other}split.png",
+                                 f"MUSAN test, row-normalised ({other}-level split)")
+    plots.grouped_bars([f"{s:g} s" for s in gtzan_results],
+                       {"zero-shot": [100 * r["zero_shot"]["values"]["accuracy"] for r in gtzan_results.values()],
+                        "fine-tuned": [100 * r["finetuned"]["values"]["accuracy"] for r in gtzan_results.values()]},
+                       run_.figures / "gtzan_accuracy.png", "GTZAN music/speech test accuracy",
+                       "accuracy (%)")
