@@ -114,12 +114,13 @@ def open_run(paper: str, cfg, seed: int, corpus: str, resolved: dict, rerun: boo
     """The run folder for this config, seed and data (see common.runs.start_run), with the
     datasets' provenance recorded and their manifests / bad-file lists written. When exactly
     this run has already finished (``run.finished``) nothing is written: the caller returns."""
-    from common.config import config_to_dict
+    from common.config import identity_dict
     from common.runs import start_run
     from data_prep import datasets
 
     info = datasets.provenance(resolved)
-    identity = {"config": config_to_dict(cfg), "data": datasets.identity(info)}
+    # identity_dict: a default train.strategy is not part of the id (common.distribute)
+    identity = {"config": identity_dict(cfg), "data": datasets.identity(info)}
     run = start_run(paper, cfg.profile, corpus, seed, identity, data={"datasets": info},
                     rerun=rerun)
     if run.finished:
