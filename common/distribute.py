@@ -10,7 +10,10 @@ Three strategies (``STRATEGIES``):
   CPU devices when there is no GPU (tests split the CPU with :func:`split_cpu`).
 - ``multi_worker``: ``tf.distribute.MultiWorkerMirroredStrategy``; the cluster comes from the
   ``TF_CONFIG`` environment variable, checked first so a missing or malformed one is a
-  ConfigError that says what to set, not a TensorFlow traceback.
+  ConfigError that says what to set, not a TensorFlow traceback. Keras 3.15's ``Model.fit``
+  does not work under this strategy (``MULTI_WORKER_FIT_ISSUE``; reproduced here with two
+  localhost workers), so for ``common.training.fit`` the setting stops with a ConfigError; own
+  training loops (``strategy.run``) can ask for the strategy with ``for_keras_fit=False``.
 
 The configured batch size is **per replica**: one optimiser step consumes
 ``global_batch(per_replica, strategy) = per_replica × replicas`` examples. With N replicas an
@@ -38,6 +41,11 @@ DEFAULT_STRATEGY = "default"
 # dataclass-field metadata read by common.config.identity_dict: the field is part of a run's
 # identity only when it differs from its default, so adding it kept every existing run id
 OMIT_DEFAULT_FROM_IDENTITY = "omit_default_from_identity"
+
+# Keras 3 + MultiWorkerMirroredStrategy: Model.fit fails first in _maybe_symbolic_build
+# (strategy.reduce of the (x, y) batch: "Attempt to convert a value (PerReplica ...) to a
+# Tensor"), and, with that bypassed, in the cross-worker metric reduction
+MULTI_WORKER_FIT_ISSUE = "keras-team/keras#20585"
 
 # one strategy object per name and process: MultiWorkerMirroredStrategy must be created once,
 # before other TensorFlow ops, and every model of a run must share the strategy it was built in
@@ -95,13 +103,20 @@ def parse_tf_config(text: str | None = None, key: str = "TF_CONFIG") -> dict:
     return spec
 
 
-def make_strategy(name: str, key: str = "train.strategy") -> "tf.distribute.Strategy | None":
-    """The strategy for ``name`` (see module doc); ``None`` for ``default``. Cached per process."""
+def make_strategy(name: str, key: str = "train.strategy",
+                  for_keras_fit: bool = True) -> tf.distribute.Strategy | None:
+    """The strategy for ``name`` (see module doc); ``None`` for ``default``. Cached per process.
+    ``for_keras_fit``: the caller trains with ``Model.fit`` (``common.training.fit``), which
+    Keras 3.15 cannot run under ``multi_worker``: say so now, before any data is read."""
     check_strategy_name(name, key)
     if name == "default":
         return None
     if name == "multi_worker":
         parse_tf_config()  # before TensorFlow: a clear error instead of a hang or a traceback
+        if for_keras_fit:
+            raise ConfigError(f"{key}=multi_worker: Keras {_keras_version()} Model.fit does not "
+                              f"run under MultiWorkerMirroredStrategy ({MULTI_WORKER_FIT_ISSUE}); "
+                              "use train.strategy=mirrored on each machine's GPUs instead")
     if name not in _CACHE:
         import tensorflow as tf
         if name == "mirrored":
@@ -112,19 +127,29 @@ def make_strategy(name: str, key: str = "train.strategy") -> "tf.distribute.Stra
     return _CACHE[name]
 
 
-def replicas(strategy: "tf.distribute.Strategy | None") -> int:
+def _keras_version() -> str:
+    from importlib.metadata import version
+    return version("keras")
+
+
+def is_multi_worker(strategy) -> bool:
+    import tensorflow as tf
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def replicas(strategy: tf.distribute.Strategy | None) -> int:
     """Replicas that each take one slice of a global batch (1 without a strategy)."""
     return 1 if strategy is None else int(strategy.num_replicas_in_sync)
 
 
-def global_batch(per_replica: int, strategy: "tf.distribute.Strategy | None") -> int:
+def global_batch(per_replica: int, strategy: tf.distribute.Strategy | None) -> int:
     """Examples per optimiser step: the configured per-replica batch times the replicas."""
     if per_replica < 1:
         raise ConfigError(f"batch size must be >= 1, got {per_replica}")
     return per_replica * replicas(strategy)
 
 
-def scope(strategy: "tf.distribute.Strategy | None"):
+def scope(strategy: tf.distribute.Strategy | None):
     """``strategy.scope()``, or a context that does nothing for the default path (so the
     default builds its model exactly as before). Build AND compile the model inside it."""
     return contextlib.nullcontext() if strategy is None else strategy.scope()

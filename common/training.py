@@ -123,6 +123,9 @@ def fit(model, x_train, y_train, *, epochs: int, batch_size: int, seed: int,
     best_path = state_dir / "best.weights.h5"
     log_path = Path(log_path) if log_path is not None else state_dir / "log.csv"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    if strategy is not None and distribute.is_multi_worker(strategy):
+        raise ReproError(f"{desc}: Keras Model.fit does not run under MultiWorkerMirroredStrategy "
+                         f"({distribute.MULTI_WORKER_FIT_ISSUE}); use the mirrored strategy")
     if strategy is not None and model.distribute_strategy is not strategy:
         raise ReproError(f"{desc}: the model was not built under this strategy; build and "
                          "compile it inside common.distribute.scope(strategy)")
