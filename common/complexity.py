@@ -26,7 +26,9 @@ COUNTING_RULE = (
     "Dense = positions (all axes but the last, e.g. time steps) x inputs x units; "
     "GRU/LSTM/SimpleRNN = time steps x (input and recurrent matmuls: gates x units x "
     "(inputs + units), gates 3/4/1, identical for GRU reset_after True and False); "
-    "Bidirectional = both directions; TimeDistributed = steps x the wrapped layer. "
+    "Bidirectional = both directions; TimeDistributed = steps x the wrapped layer; "
+    "a custom layer with a count_macs(in_shapes, out_shapes) method counts itself "
+    "(Bilinear = in1 x in2 x units). "
     "Counted as 0 MACs: bias adds, BatchNormalization and other normalisations, activations, "
     "pooling incl. global pooling, element-wise Add/Multiply/Concatenate, reshapes, dropout "
     "and weightless in-graph feature extraction. Parameters are all layer weights: "
@@ -364,6 +366,10 @@ def _layer_macs(layer: keras.layers.Layer, in_shapes: list[tuple],
         return steps * _layer_macs(inner, inner_in, inner_out)
     if isinstance(layer, _ZERO_MAC_WEIGHTED_LAYERS):
         return 0
+    if callable(getattr(layer, "count_macs", None)):
+        # Extension hook: a custom layer states its own MACs (a bilinear map; 0 for scalar
+        # scales and norms, which are element-wise under this rule).
+        return int(layer.count_macs(in_shapes, out_shapes))
     if class_name in _WEIGHTLESS_MAC_OPS:
         raise UnsupportedLayerError(
             f"layer {layer.name!r} ({class_name}) multiply-accumulates but has no counting rule"
@@ -442,3 +448,34 @@ def _format_shape(shape: tuple) -> str:
     if shape and isinstance(shape[0], tuple):
         return ", ".join(_format_shape(s) for s in shape)
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+WEIGHTS_FILE_FORMAT = "Keras 3 `.weights.h5` (HDF5, float32, one dataset per variable)"
+
+
+def weights_file_bytes(model: keras.Model) -> int:
+    """Size in bytes of the model's weights saved as a real file (:data:`WEIGHTS_FILE_FORMAT`),
+    the way a "weight file size" is read off a disk — container overhead included."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "model.weights.h5"
+        model.save_weights(path)
+        return path.stat().st_size
+
+
+@dataclass(frozen=True)
+class ModelVariant:
+    """One network a paper's package can build, for `repro complexity` and the reports:
+    how to build it at full size, the parameter count the spec verified (None when no
+    independent count exists), which parameters that count covers — ``"trainable"`` (what
+    PyTorch's ``parameters()`` counts) or ``"all"`` (Keras' ``count_params()``, BatchNorm moving
+    statistics included, as Keras 2's "Total params") — and what it is."""
+    build: Callable[[], Any]
+    expected_params: int | None = None
+    note: str = ""
+    counted: str = "trainable"
+
+    def measured(self, cost: "ModelCost") -> int:
+        return cost.trainable_params if self.counted == "trainable" else cost.params

@@ -271,9 +271,6 @@ DROSSOS_MONO_MFCC = LibrosaMfccConfig(
     mel_norm="slaney", db_ref=1.0, db_amin=1e-10, db_top_db=80.0, dct_type=2,
     dct_norm="ortho", lifter=0.0)
 
-# The seed zero-pads every UrbanSound8K clip's MFCCs to this many frames (spec §2.2).
-DROSSOS_MONO_FRAMES = 174
-
 # Drossos seed, polyphonic (TUT-SED Synthetic 2016): 40 MFCC from 40 mel bands, 20 ms
 # window (440 samples) and 10 ms hop (220) at 22,050 Hz; other arguments librosa (0.8) defaults.
 DROSSOS_POLY_REPORT_MFCC = LibrosaMfccConfig(

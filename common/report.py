@@ -11,36 +11,24 @@ import re
 from collections import OrderedDict
 from pathlib import Path
 
-from common import recipes
 from common.fileio import atomic_write_text
 from common.paths import REPO_ROOT, paper_results_dir, results_dir
 from common.provenance import collect_env
-from common.registry import PAPERS, load_registry
-from common.results import (DEVIATES, MINI_CORPUS, NOT_RUN, PARTIAL, REPRODUCED, STATUSES, TAGS,
-                            ResultRow, compare, counts, fmt)
+from common.markdown import md_table
+from common.registry import load_registry
+from common.results import (CHOSEN_READING, DEVIATES, MINI_CORPUS, NOT_RUN, SETTING,
+                            STATUS_MEANING, STATUSES, TAGS, ResultRow, compare, counts, fmt)
+from common.runs import runs_used
 
-LEGEND = (f"Cell marks: {TAGS[REPRODUCED]} REPRODUCED (within tolerance, real data, full recipe "
-          f"or analytic) · {TAGS[PARTIAL]} PARTIAL (within tolerance, reduced profile) · "
-          f"{TAGS[DEVIATES]} DEVIATES · {TAGS[MINI_CORPUS]} MINI_CORPUS (computed on a mini "
-          f"corpus: shown, never counted as reproduced) · {TAGS[NOT_RUN]} NOT_RUN.")
+LEGEND = "Cell marks: " + " · ".join(f"{TAGS[s]} {s} ({STATUS_MEANING[s]})" for s in STATUSES) + "."
 
 
-def evaluate(paper: str) -> tuple[object, list[ResultRow], list[dict]]:
-    """(recipe, result rows, runs used) for one paper."""
-    recipe = recipes.load(paper)
-    reg = load_registry(paper)
+def compare_recipe(recipe) -> tuple[list[ResultRow], list[dict]]:
+    """(result rows, runs used) of one paper's recipe: any object with the recipe contract of
+    ``reproductions/README.md`` (PAPER, measurements(), explanations(), ...)."""
     ms = recipe.measurements()
-    rows = compare(reg, ms, recipe.explanations())
-    return recipe, rows, recipes.runs_used(paper, ms)
-
-
-def md_table(header: list[str], body: list[list[str]]) -> str:
-    def esc(s):
-        return str(s).replace("|", "\\|").replace("\n", " ")
-    lines = ["| " + " | ".join(esc(h) for h in header) + " |",
-             "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in body]
-    return "\n".join(lines)
+    rows = compare(load_registry(recipe.PAPER), ms, recipe.explanations())
+    return rows, runs_used(recipe.PAPER, ms)
 
 
 def _grid(rows: list[ResultRow]) -> str:
@@ -61,7 +49,7 @@ def _grid(rows: list[ResultRow]) -> str:
                 line += ["", ""]
                 continue
             ours = r.measurement.value if r.measurement else None
-            line += [f"{fmt(ours)} {TAGS[r.status]}" if ours is not None else TAGS[NOT_RUN],
+            line += [f"{fmt(ours)} {r.mark}" if ours is not None else TAGS[NOT_RUN],
                      r.published.display()]
         body.append(line)
     return md_table(header, body)
@@ -73,7 +61,7 @@ def _long(rows: list[ResultRow]) -> str:
         p, m = r.published, r.measurement
         body.append([p.row, p.column, p.display(), fmt(m.value) if m else "–",
                      fmt(r.delta) if r.delta is not None else "–", p.tolerance.describe(),
-                     r.status + (" (explained)" if r.explanation else ""),
+                     f"{r.status} {r.mark}" + (" (explained)" if r.explanation else ""),
                      m.corpus if m else "–", (m.run_id or m.profile) if m else "–"])
     return md_table(["row", "column", "published", "ours", "Δ", "tolerance", "status", "data",
                       "run"], body)
@@ -94,7 +82,8 @@ def _provenance(paper: str, runs: list[dict], env: dict) -> str:
         rhw = renv.get("hardware", {})
         lines.append(f"- Run `{run['run_id']}`: profile **{run['profile']}**, corpus "
                      f"**{run['corpus']}**, seed {run['seed']}, finished {run['finished']}, "
-                     f"git `{renv.get('git', {}).get('short', '?')}`, "
+                     f"git `{renv.get('git', {}).get('short', '?')}`"
+                     f"{' **with uncommitted changes**' if renv.get('git', {}).get('dirty') else ' (clean)'}, "
                      f"{rhw.get('cores', '?')} cores, GPUs: {', '.join(rhw.get('gpus') or []) or 'none'}")
         for name, ds in (run.get("data", {}).get("datasets") or {}).items():
             expected = ds.get("files_expected")
@@ -108,9 +97,10 @@ def _provenance(paper: str, runs: list[dict], env: dict) -> str:
     return "\n".join(lines)
 
 
-def render_paper(paper: str, env: dict | None = None) -> Path:
+def render_paper(recipe, env: dict | None = None) -> Path:
     env = env or collect_env(include_gpu=False)
-    recipe, rows, runs = evaluate(paper)
+    paper = recipe.PAPER
+    rows, runs = compare_recipe(recipe)
     reg = load_registry(paper)
     out_dir = paper_results_dir(paper)
     n = counts(rows)
@@ -151,21 +141,27 @@ def render_paper(paper: str, env: dict | None = None) -> Path:
     parts += ["## Deviations and contradictions", ""]
     devs = list(recipe.deviations())
     for r in rows:
-        if r.status == DEVIATES:
-            p = r.published
+        p = r.published
+        if r.status == DEVIATES or (r.status == SETTING and r.matches is False):
             why = r.explanation or "not explained yet: investigate"
-            devs.append(f"{p.table} / {p.row} / {p.column}: ours {fmt(r.measurement.value)} vs "
+            what = "configured" if r.status == SETTING else "ours"
+            devs.append(f"{p.table} / {p.row} / {p.column}: {what} {fmt(r.measurement.value)} vs "
                         f"published {p.display()} ({p.tolerance.describe()}): {why}")
+        elif r.status == CHOSEN_READING:
+            devs.append(f"{p.table} / {p.row} / {p.column}: {fmt(r.measurement.value)} equals the "
+                        f"published {p.display()} because the reading was chosen to match "
+                        f"(not a confirmation): {r.explanation or 'reading not recorded'}")
     parts += [f"- {d}" for d in devs] if devs else ["- None recorded."]
     parts.append("")
     text = "\n".join(parts)
     return atomic_write_text(out_dir / "REPORT.md", text)
 
 
-def summary_rows() -> list[list[str]]:
+def summary_rows(recipes: list) -> list[list[str]]:
     body = []
-    for paper in PAPERS:
-        recipe, rows, runs = evaluate(paper)
+    for recipe in recipes:
+        paper = recipe.PAPER
+        rows, runs = compare_recipe(recipe)
         n = counts(rows)
         last = max((r["finished"] for r in runs), default="–")
         body.append([f"[{paper}]({paper}/REPORT.md)", load_registry(paper).report,
@@ -177,9 +173,9 @@ def summary_rows() -> list[list[str]]:
 SUMMARY_HEADER = ["paper", "report", "implemented", "published numbers", *STATUSES, "last run"]
 
 
-def render_summary(env: dict | None = None) -> Path:
+def render_summary(recipes: list, env: dict | None = None) -> Path:
     env = env or collect_env(include_gpu=False)
-    body = summary_rows()
+    body = summary_rows(recipes)
     text = "\n".join([
         "# audio-repro: summary of all reproductions", "",
         "_Generated file — regenerate with `repro report --all`._", "",
@@ -206,10 +202,3 @@ def _update_readme(body: list[list[str]]) -> None:
                  flags=re.S)
     if new != text:
         atomic_write_text(readme, new)
-
-
-def render_all() -> list[Path]:
-    env = collect_env(include_gpu=False)
-    paths = [render_paper(p, env) for p in PAPERS]
-    paths.append(render_summary(env))
-    return paths

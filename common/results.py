@@ -1,11 +1,27 @@
 """Measured numbers next to published ones, and the status of every cell.
 
-Statuses:
-- REPRODUCED  within tolerance, computed on the real dataset with the full recipe (or analytic)
-- PARTIAL     within tolerance on the real dataset but with a reduced profile (e.g. smoke)
-- DEVIATES    outside tolerance (or an exact quantity differs) on the real dataset / analytically
-- MINI_CORPUS computed on a mini corpus: shown, never counted as reproduced
-- NOT_RUN     nothing computed yet
+Every measurement has a **kind**, which says what could have made it come out otherwise:
+
+- ``computed``  produced by running code on a model, data or a metric (parameter counts of a
+  built model, MACs, model outputs, dataset statistics read from files, trained metrics)
+- ``setting``   a value the suite was configured with (a YAML/dataclass field or a literal): it
+  could not have come out differently, so it is shown "as configured", never reproduced
+- ``timing``    a time measured on this machine: shown beside the report's hardware, never
+  compared
+- ``chosen``    computed from an ambiguous architecture read the way that gives the published
+  count: the number decided the reading, so it cannot also confirm it
+
+Statuses (one per published cell):
+
+- REPRODUCED      a ``computed`` number within tolerance: analytic (no data) or on the real
+  dataset with the full recipe
+- PARTIAL         within tolerance on the real dataset with a reduced profile (e.g. smoke)
+- DEVIATES        outside tolerance (or an exact quantity differs), analytic or real data
+- CHOSEN_READING  within tolerance, but from a reading chosen to match (counted apart)
+- SETTING         as configured; ✓ equal to the report, ✗ deliberately set otherwise
+- TIMING          measured on this machine; shown, never compared
+- MINI_CORPUS     computed on a mini corpus: shown, never counted as reproduced
+- NOT_RUN         nothing computed yet
 """
 from __future__ import annotations
 
@@ -14,10 +30,25 @@ from dataclasses import dataclass
 
 from common.registry import PublishedRow, Registry, format_number
 
-REPRODUCED, PARTIAL, DEVIATES, MINI_CORPUS, NOT_RUN = (
-    "REPRODUCED", "PARTIAL", "DEVIATES", "MINI_CORPUS", "NOT_RUN")
-STATUSES = (REPRODUCED, PARTIAL, DEVIATES, MINI_CORPUS, NOT_RUN)
-TAGS = {REPRODUCED: "✅", PARTIAL: "◐", DEVIATES: "❌", MINI_CORPUS: "ᴹ", NOT_RUN: "–"}
+REPRODUCED, PARTIAL, DEVIATES, CHOSEN_READING, SETTING, TIMING, MINI_CORPUS, NOT_RUN = (
+    "REPRODUCED", "PARTIAL", "DEVIATES", "CHOSEN_READING", "SETTING", "TIMING", "MINI_CORPUS",
+    "NOT_RUN")
+STATUSES = (REPRODUCED, PARTIAL, DEVIATES, CHOSEN_READING, SETTING, TIMING, MINI_CORPUS, NOT_RUN)
+TAGS = {REPRODUCED: "✅", PARTIAL: "◐", DEVIATES: "❌", CHOSEN_READING: "◇", SETTING: "⚙",
+        TIMING: "⏱", MINI_CORPUS: "ᴹ", NOT_RUN: "–"}
+STATUS_MEANING = {
+    REPRODUCED: "computed, within tolerance: analytic, or real data with the full recipe",
+    PARTIAL: "computed on the real data with a reduced profile, within tolerance",
+    DEVIATES: "computed, outside tolerance",
+    CHOSEN_READING: "reading chosen to match: an ambiguous architecture read the way that gives "
+                    "the published count, so the count cannot also confirm it",
+    SETTING: "as configured (✓ equal to the report, ✗ set otherwise on purpose): never reproduced",
+    TIMING: "measured on this machine: shown beside the report's hardware, never compared",
+    MINI_CORPUS: "computed on a mini corpus: shown, never counted as reproduced",
+    NOT_RUN: "nothing computed yet",
+}
+COMPUTED, SETTING_KIND, TIMING_KIND, CHOSEN = "computed", "setting", "timing", "chosen"
+KINDS = (COMPUTED, SETTING_KIND, TIMING_KIND, CHOSEN)
 # where a number came from: a real dataset, a mini corpus, or no data at all (parameter counts)
 SOURCES = ("real", "mini", "analytic", "this_machine")
 
@@ -32,10 +63,23 @@ class Measurement:
     profile: str         # full | smoke | analytic
     run_id: str | None = None
     note: str | None = None
+    kind: str = COMPUTED  # computed | setting | timing | chosen
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"measurement {self.key}: kind {self.kind!r} not in {KINDS}")
+        if self.corpus not in SOURCES:
+            raise ValueError(f"measurement {self.key}: corpus {self.corpus!r} not in {SOURCES}")
 
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.table, self.row, self.column)
+
+
+def setting(table: str, row: str, column: str, value: float, source: str) -> Measurement:
+    """A value the suite is configured with, named by where it is configured."""
+    return Measurement(table, row, column, float(value), "analytic", "analytic", note=source,
+                       kind=SETTING_KIND)
 
 
 @dataclass(frozen=True)
@@ -43,7 +87,8 @@ class ResultRow:
     published: PublishedRow
     measurement: Measurement | None
     status: str
-    explanation: str | None  # known, explained deviation (does not fail `repro check`)
+    matches: bool | None        # within tolerance of the published number (None: not compared)
+    explanation: str | None     # why it differs (or which reading was chosen), from the recipe
 
     @property
     def delta(self) -> float | None:
@@ -54,7 +99,16 @@ class ResultRow:
 
     @property
     def unexplained_deviation(self) -> bool:
-        return self.status == DEVIATES and self.explanation is None
+        """A computed number outside tolerance, or a setting that differs from the report,
+        with no recorded reason: `repro check` fails on these."""
+        differs = self.status == DEVIATES or (self.status == SETTING and self.matches is False)
+        return differs and self.explanation is None
+
+    @property
+    def mark(self) -> str:
+        if self.status == SETTING and self.matches is not None:
+            return TAGS[SETTING] + ("✓" if self.matches else "✗")
+        return TAGS[self.status]
 
     def to_json(self) -> dict:
         p, m = self.published, self.measurement
@@ -62,21 +116,37 @@ class ResultRow:
                 "published": p.value, "published_text": p.text, "unit": p.unit,
                 "ours": None if m is None else m.value, "delta": self.delta,
                 "tolerance": p.tolerance.describe(), "tolerance_reason": p.tolerance.reason,
-                "status": self.status, "data": None if m is None else m.corpus,
+                "status": self.status, "matches": self.matches,
+                "data": None if m is None else m.corpus,
                 "profile": None if m is None else m.profile,
+                "measurement_kind": None if m is None else m.kind,
                 "run_id": None if m is None else m.run_id, "kind": p.kind, "origin": p.origin,
                 "pointer": p.pointer, "explanation": self.explanation}
 
 
+def _missing(m: Measurement | None) -> bool:
+    return m is None or m.value is None or (isinstance(m.value, float) and math.isnan(m.value))
+
+
 def status_of(published: PublishedRow, m: Measurement | None) -> str:
-    if m is None or m.value is None or (isinstance(m.value, float) and math.isnan(m.value)):
+    if _missing(m):
         return NOT_RUN
+    # what the number *is* decides first: nothing a setting or a timing does can reproduce
+    if m.kind == SETTING_KIND or published.kind == "setting":
+        return SETTING
+    if m.kind == TIMING_KIND or m.corpus == "this_machine" or published.kind == "timing":
+        return TIMING
     if m.corpus == "mini":
         return MINI_CORPUS
-    within = published.value is not None and published.tolerance.within(published.value, m.value)
-    if not within:
+    if not _within(published, m):
         return DEVIATES
+    if m.kind == CHOSEN:
+        return CHOSEN_READING
     return PARTIAL if m.profile == "smoke" else REPRODUCED
+
+
+def _within(published: PublishedRow, m: Measurement) -> bool:
+    return published.value is not None and published.tolerance.within(published.value, m.value)
 
 
 def compare(registry: Registry, measurements: list[Measurement],
@@ -94,7 +164,10 @@ def compare(registry: Registry, measurements: list[Measurement],
     for p in registry.rows:
         m = by_key.get(p.key)
         status = status_of(p, m)
-        rows.append(ResultRow(p, m, status, explanations.get(p.key) if status == DEVIATES else None))
+        matches = None if _missing(m) or p.value is None else _within(p, m)
+        explained = status in (DEVIATES, CHOSEN_READING) or (status == SETTING and matches is False)
+        rows.append(ResultRow(p, m, status, matches,
+                              explanations.get(p.key) if explained else None))
     return rows
 
 

@@ -19,6 +19,7 @@ import yaml
 from common.fileio import atomic_write_json, atomic_write_text, is_done, mark_done, read_json, stable_hash
 from common.paths import paper_results_dir
 from common.provenance import collect_env
+from common.results import Measurement
 
 CORPORA = ("mini", "real")
 PROFILES = ("smoke", "full")
@@ -113,11 +114,12 @@ def finish_run(run: Run, cells: list[dict], metrics: dict, extra: dict | None = 
 
 
 def cell(table: str, row: str, column: str, value: float | None, note: str | None = None,
-         corpus: str | None = None) -> dict:
+         corpus: str | None = None, kind: str = "computed") -> dict:
     """One measured number for a registry cell; ``corpus`` overrides the run's own (a number
-    that depends on a second dataset, or on no data at all, e.g. a timing)."""
+    that depends on a second dataset, or on no data at all); ``kind`` is the measurement kind
+    of :mod:`common.results` (a time measured on this machine is ``timing``)."""
     out = {"table": table, "row": row, "column": column,
-           "value": None if value is None else float(value), "note": note}
+           "value": None if value is None else float(value), "note": note, "kind": kind}
     if corpus is not None:
         out["corpus"] = corpus
     return out
@@ -154,3 +156,31 @@ def stage_result(run: Run, name: str, compute: Callable[[], dict]) -> dict:
     atomic_write_json(path, result)
     run.mark_stage(name)
     return result
+
+
+_RANK = {("real", "full"): 3, ("real", "smoke"): 2, ("mini", "full"): 1, ("mini", "smoke"): 1}
+
+
+def measurements_from_runs(paper: str) -> list[Measurement]:
+    """For every cell, the number from the best finished run: real data before mini corpus, full
+    profile before smoke, then the newest."""
+    best: dict[tuple, tuple[int, str, Measurement]] = {}
+    for run in finished_runs(paper):
+        for c in run.get("cells", []):
+            corpus = c.get("corpus", run["corpus"])
+            # a number that depends on no data (analytic) or only on the machine (timing)
+            # does not depend on the training profile either
+            profile = "analytic" if corpus in ("analytic", "this_machine") else run["profile"]
+            kind = c.get("kind") or ("timing" if corpus == "this_machine" else "computed")
+            m = Measurement(c["table"], c["row"], c["column"], c["value"], corpus, profile,
+                            run["run_id"], c.get("note"), kind)
+            rank = _RANK.get((m.corpus, m.profile), 0)
+            cand = (rank, run.get("finished", ""), m)
+            if m.key not in best or cand[:2] >= best[m.key][:2]:
+                best[m.key] = cand
+    return [v[2] for v in best.values()]
+
+
+def runs_used(paper: str, measurements: list[Measurement]) -> list[dict]:
+    ids = {m.run_id for m in measurements if m.run_id}
+    return [r for r in finished_runs(paper) if r["run_id"] in ids]

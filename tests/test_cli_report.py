@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from common.cli import main
+from reproductions.cli import main
 from common.registry import PAPERS, load_registry
 from common.runs import cell, finish_run, start_run
 
@@ -65,10 +65,14 @@ def test_unimplemented_paper_fails_clearly(capsys):
     assert "not implemented yet" in capsys.readouterr().err
 
 
-def test_complexity_json_lists_all_four_swishnet_variants(capsys):
+def test_complexity_json_names_every_swishnet_variant(capsys):
     rc, out = _json(capsys, ["complexity", "swishnet", "--json"])
-    got = {m["variant"]: (m["params"], m["macs"]) for m in out["models"]}
-    assert rc == 0 and set(got) == {"reference-slim", "reference-wide", "paper-slim", "paper-wide"}
+    got = {name: (m["params"], m["macs"]) for name, m in out["models"].items()}
+    assert rc == 0 and set(got) == {"reference-slim", "reference-slim-2class", "reference-wide",
+                                    "paper-slim", "paper-wide"}
+    # spec swishnet.md §1.3 (Keras total params)
     assert got["reference-slim"][0] == 7195 and got["reference-wide"][0] == 22451
-    assert got["paper-slim"][0] == 5483
+    assert got["reference-slim-2class"][0] == 7154 and got["paper-slim"][0] == 5483
     assert all(macs > 0 for _, macs in got.values())
+    assert out["models"]["paper-slim"]["matches_expected"] is True
+    assert out["models"]["paper-wide"]["expected_params"] is None

@@ -10,6 +10,8 @@ import shutil
 import pandas as pd
 import pytest
 
+from common.errors import DatasetError
+
 from common.errors import ReproError
 from data_prep import datasets
 
@@ -48,7 +50,7 @@ def _trained_cells(run_dir) -> dict:
 
 
 def test_whole_recipe_gives_the_expected_cells_and_is_recognised_as_finished(isolated):
-    from common.report import evaluate, render_paper
+    from reproductions.runner import evaluate, render
     from reproductions.drossos_sed import recipe
     from reproductions.drossos_sed.config import T4_MODELS
 
@@ -76,7 +78,7 @@ def test_whole_recipe_gives_the_expected_cells_and_is_recognised_as_finished(iso
     # every cell is a registry cell, and the report renders with the run's sections
     _, _, runs = evaluate("drossos_sed")
     assert [r["run_id"] for r in runs] == [payload["run_id"]]
-    report = render_paper("drossos_sed").read_text()
+    report = render(["drossos_sed"])[0].read_text()
     assert "Polyphonic (TUT-SED Synthetic 2016) results" in report and "event_roll" in report
 
     # the identical command recognises the finished run and recomputes nothing
@@ -119,6 +121,11 @@ def test_user_root_fills_table1_and_lists_a_corrupt_file(isolated, monkeypatch):
     broken = us.slice_path(user, meta["fold"][0], meta["slice_file_name"][0])
     broken.write_bytes(b"RIFF....WAVEfmt not really audio")
     monkeypatch.setenv("URBANSOUND8K_ROOT", str(user))
+    small = TINY + ["poly.enabled=false", "mono.models=[report_mono_crnn]"]
+    with pytest.raises(DatasetError, match=r"(?s)urbansound8k.*failed validation.*8732"):
+        recipe.run(profile="smoke", seed=3, overrides=small)
+    # the same tree as a complete dataset: pretend the official counts are its own
+    monkeypatch.setattr(us, "EXPECTED", dict(us.validate(user).found))
 
     run_dir = recipe.run(profile="smoke", seed=3,
                          overrides=TINY + ["poly.enabled=false", "mono.models=[report_mono_crnn]"])

@@ -1,4 +1,4 @@
-from common.recipes import measurements_from_runs
+from common.runs import measurements_from_runs
 from common.runs import cell, finish_run, finished_runs, make_run_id, start_run
 
 
@@ -35,3 +35,33 @@ def test_empty_environment_variable_counts_as_unset(monkeypatch):
     monkeypatch.setenv("REPRO_CACHE_DIR", "")
     monkeypatch.setenv("REPRO_RESULTS_DIR", " ")
     assert cache_dir() == REPO_ROOT / "cache" and results_dir() == REPO_ROOT / "results"
+
+
+def _tree(root, sizes):
+    for rel, n in sizes.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"x" * n)
+    return root
+
+
+def test_data_fingerprint_names_the_content_not_the_place(tmp_path):
+    import json
+
+    from data_prep.datasets import fingerprint
+    files = {"audio/a.wav": 10, "audio/b.wav": 20, "meta/a.ann": 3}
+    a = fingerprint(_tree(tmp_path / "clone1" / "data", files), is_mini=False)
+    b = fingerprint(_tree(tmp_path / "elsewhere" / "copy", files), is_mini=False)
+    assert a == b and a["files"] == 3 and a["bytes"] == 33
+    (tmp_path / "elsewhere" / "copy" / "audio" / "b.wav").write_bytes(b"x" * 21)
+    assert fingerprint(tmp_path / "elsewhere" / "copy", is_mini=False) != a
+    # the same run id follows: same config, seed and data in two places
+    ids = {make_run_id("full", "real", 1, {"config": {"lr": 1}, "data": {"d": fp}})
+           for fp in (a, fingerprint(tmp_path / "clone1" / "data", is_mini=False))}
+    assert len(ids) == 1
+    # a mini corpus is named by its build recipe and seed, wherever it was built
+    info = {"dataset": "musan", "mini_version": 1, "seed": 0, "config": {"n": 3}, "files": []}
+    for where in ("m1", "m2"):
+        (tmp_path / where).mkdir()
+        (tmp_path / where / "MINI.json").write_text(json.dumps({**info, "built_at": where}))
+    assert fingerprint(tmp_path / "m1", True) == fingerprint(tmp_path / "m2", True)

@@ -5,7 +5,9 @@ import shutil
 
 import pytest
 
-from common.recipes import measurements_from_runs
+from common.errors import DatasetError
+
+from common.runs import measurements_from_runs
 from data_prep import datasets
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_debian_audio]
@@ -72,6 +74,13 @@ def test_user_roots_are_used_and_bad_files_listed(isolated, monkeypatch):
                     ignore=shutil.ignore_patterns("MINI.json", ".done"))
     monkeypatch.setenv("MUSAN_ROOT", str(user_musan))
     monkeypatch.setenv("GTZAN_ROOT", str(user_gtzan))
+    # far fewer files than the official MUSAN: validation fails and nothing runs
+    with pytest.raises(DatasetError, match=r"(?s)musan.*failed validation.*expected 660"):
+        recipe.run(profile="smoke", seed=3, overrides=TINY + ["clip_seconds=[2.0]"])
+    # the same trees as complete datasets: pretend the official counts are theirs
+    from data_prep import gtzan, musan
+    for mod, root in ((musan, user_musan), (gtzan, user_gtzan)):
+        monkeypatch.setattr(mod, "EXPECTED", dict(mod.validate(root).found))
     run_dir = recipe.run(profile="smoke", seed=3, overrides=TINY + ["clip_seconds=[2.0]"])
     data = json.loads((run_dir / "data.json").read_text())["datasets"]
     assert data["gtzan"]["root"].startswith(str(user_gtzan)) and not data["gtzan"]["is_mini"]

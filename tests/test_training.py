@@ -53,10 +53,19 @@ def test_learning_rate_follows_schedule(tmp_path, data):
 
 
 def test_early_stopping_restores_best(tmp_path, data):
+    """Learn for two epochs, then wreck the weights with a huge learning rate: training must
+    stop after `patience` epochs without improvement and end holding the best epoch's
+    weights, not the wrecked last ones."""
     x, y = data
     m = _model()
+    steps_per_epoch = 4  # 200 samples / batch 64
     r = fit(m, x, y, epochs=30, batch_size=64, seed=0, state_dir=tmp_path / "d",
-            lr_fn=lambda s: 0.0, validation=(x[:40], y[:40]), monitor="val_accuracy",
-            patience=2, progress=False)
-    # lr 0 → no improvement after epoch 1 → stops after 1 + patience epochs
-    assert r.stopped_early and r.epochs_run == 3 and r.best_epoch == 1
+            lr_fn=lambda s: 0.05 if s < 2 * steps_per_epoch else 500.0,
+            validation=(x[:40], y[:40]), monitor="val_loss", mode="min", patience=2,
+            progress=False)
+    losses = [h["val_loss"] for h in r.history]
+    best = int(np.argmin(losses))
+    assert r.stopped_early and r.epochs_run == best + 1 + 2 and r.best_epoch == best + 1
+    assert losses[-1] > 10 * losses[best]  # the last epoch really was worse
+    restored_loss, _ = m.evaluate(x[:40], y[:40], verbose=0)
+    assert restored_loss == pytest.approx(losses[best], rel=1e-5)

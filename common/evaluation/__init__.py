@@ -18,6 +18,12 @@ from common.errors import ConfigError
 
 # task name (as typed after `repro evaluate`) -> module holding TASK
 TASKS: dict[str, str] = {
+    "tut-sed-2016": "common.evaluation.tut_sed_2016",
+    "scene-classification": "common.evaluation.scene_classification",
+    "sonyc-ust": "common.evaluation.sonyc_ust",
+    "tau22": "common.evaluation.tau22",
+    "fuss": "common.evaluation.fuss",
+    "desed": "common.evaluation.desed",
 }
 
 

@@ -61,7 +61,9 @@ class SplitConfig:
 class MonoConfig:
     """UrbanSound8K clip classification (report §2)."""
     enabled: bool = True
-    n_frames: int = 174
+    # frames every slice is padded (or cut) to; null = the longest slice of the data, as the
+    # report did (its text: 174 on UrbanSound8K, whose longest slices run a little over 4 s)
+    n_frames: int | None = None
     # z-score each MFCC coefficient with training-split statistics (padding stays zero);
     # the report feeds raw MFCCs ("the data are ready to be fed"): standardize=false
     standardize: bool = False
@@ -140,7 +142,7 @@ def check(cfg: DrossosConfig) -> DrossosConfig:
     if len(set(flat)) != len(flat) or not all(1 <= f <= 10 for f in flat) or not all(folds):
         raise ConfigError(f"mono.train_folds/validation_folds/test_folds must be disjoint, "
                           f"non-empty sets of folds 1..10, got {folds}")
-    for key, value in (("mono.n_frames", cfg.mono.n_frames),
+    for key, value in (("mono.n_frames", 1 if cfg.mono.n_frames is None else cfg.mono.n_frames),
                        ("poly.sequence_frames", cfg.poly.sequence_frames),
                        ("model.channels", cfg.model.channels),
                        ("model.dilated_channels", cfg.model.dilated_channels),

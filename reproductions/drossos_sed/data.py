@@ -136,10 +136,13 @@ def leak_groups(manifest: pd.DataFrame, mini_info: dict | None) -> list[str]:
     return [sources.get(str(int(f)), {}).get("group", f"fs{int(f)}") for f in manifest["fsID"]]
 
 
-def mono_features(manifest: pd.DataFrame, root: Path, n_frames: int,
+def mono_features(manifest: pd.DataFrame, root: Path, n_frames: int | None,
                   class_names: list[str], mini_info: dict | None = None,
                   workers: int | None = None) -> tuple[MonoSet, list[tuple[str, str]]]:
-    """Features of every manifest slice (validated UrbanSound8K manifest) plus skipped files."""
+    """Features of every manifest slice (validated UrbanSound8K manifest) plus skipped files.
+    Every slice is zero-padded (or cut) to ``n_frames``; ``None`` pads to the longest slice of
+    the data, as the report did ("padded with zeros to reach the dimension of the longer
+    audio")."""
     fcfg = DROSSOS_MONO_MFCC
     root = Path(root)
     rel = [str(Path(p).relative_to(root / "audio")) for p in manifest["path"]]
@@ -152,13 +155,15 @@ def mono_features(manifest: pd.DataFrame, root: Path, n_frames: int,
     skipped = feature_cache.read_skipped(path)
     row_of = {r: i for i, r in enumerate(rel)}
     groups_all = leak_groups(manifest, mini_info)
-    xs, keep, frames, samples = [], [], [], []
+    raw, keep, samples = [], [], []
     for name, arrays in feature_cache.load_groups(path):
-        m = arrays["mfcc"]
-        frames.append(len(m))
+        raw.append(arrays["mfcc"])
         samples.append(int(arrays["n_samples"]))
-        xs.append(pad_or_trim(m, n_frames))
         keep.append(row_of[name])
+    frames = [len(m) for m in raw]
+    if n_frames is None:
+        n_frames = max(frames, default=1)
+    xs = [pad_or_trim(m, n_frames) for m in raw]
     sub = manifest.iloc[keep]
     x = (np.stack(xs)[..., None] if xs else np.zeros((0, n_frames, fcfg.n_mfcc, 1), np.float32))
     return MonoSet(x=x.astype(np.float32), y=sub["classID"].to_numpy(int),

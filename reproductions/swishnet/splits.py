@@ -26,8 +26,14 @@ def clip_split(n: int, train: float, validation: float, test: float, random_stat
 def file_split(file_index: np.ndarray, labels: np.ndarray, groups: list[str], train: float,
                validation: float, test: float, random_state: int) -> dict[str, np.ndarray]:
     """Split the *groups* of every class separately, then take each group's clips."""
-    out = {"train": [], "validation": [], "test": []}
-    fractions = {"train": train, "validation": validation, "test": test}
+    return group_fractions(file_index, labels, groups,
+                           {"train": train, "validation": validation, "test": test}, random_state)
+
+
+def group_fractions(file_index: np.ndarray, labels: np.ndarray, groups: list[str],
+                    fractions: dict[str, float], random_state: int) -> dict[str, np.ndarray]:
+    """Clip indices per part: every class's file groups divided by ``fractions``."""
+    out: dict[str, list] = {name: [] for name in fractions}
     for label in np.unique(labels):
         files = np.unique(file_index[labels == label])
         keys = [str(f) for f in files]
@@ -47,6 +53,24 @@ def split(mode: str, file_index, labels, groups, cfg) -> dict[str, np.ndarray]:
     raise ValueError(f"split mode must be 'clip' or 'file', got {mode!r}")
 
 
+def finetune_split(mode: str, file_index, labels, groups, share: float, random_state: int
+                   ) -> dict[str, np.ndarray]:
+    """GTZAN fine-tune / test parts. ``clip`` is the report's call,
+    ``train_test_split(test_size=1 - share, random_state)`` over clips, which puts 50 %-overlapping
+    neighbours of a test clip into fine-tuning; ``file`` (default) keeps every file's clips on
+    one side, ``share`` of each class's files for fine-tuning."""
+    if mode == "clip":
+        ft, te = train_test_split(np.arange(len(labels)), test_size=1.0 - share,
+                                  random_state=random_state)
+        return {"finetune": ft, "test": te}
+    if mode == "file":
+        return group_fractions(file_index, labels, groups,
+                               {"finetune": share, "test": 1.0 - share}, random_state)
+    raise ValueError(f"finetune split mode must be 'clip' or 'file', got {mode!r}")
+
+
 def shared_files(parts: dict[str, np.ndarray], file_index: np.ndarray) -> int:
-    """How many files have clips in both the training and the test split (the leak)."""
-    return len(set(file_index[parts["train"]]) & set(file_index[parts["test"]]))
+    """How many files have clips in both the training (or fine-tuning) and the test split (the
+    leak)."""
+    first = parts["train"] if "train" in parts else parts["finetune"]
+    return len(set(file_index[first]) & set(file_index[parts["test"]]))

@@ -68,12 +68,15 @@ Question-1 numbers came about, and they come out again (:func:`question1_predict
 """
 from __future__ import annotations
 
+import functools
+
 from typing import Optional
 
 import keras
 import numpy as np
 from keras import layers
 
+from common.complexity import ModelVariant
 from common.errors import ConfigError
 
 VARIANTS = ("reference", "paper")
@@ -302,6 +305,39 @@ def build_table_i_variant(key: str, input_shape: tuple = (None, 20), classes: in
     kwargs = {**TABLE_I_VARIANTS[key], **overrides}
     return build_swishnet(input_shape=input_shape, classes=classes,
                           name=f"swishnet_{key.replace('-', '_')}", **kwargs)
+
+
+# 2 s clips with the report's 15 ms hop: 133 frames of 20 MFCCs (complexity tables)
+COMPLEXITY_INPUT = (133, 20)
+
+
+def _variants() -> dict[str, ModelVariant]:
+    def at(key: str, classes: int = 3):
+        return functools.partial(build_table_i_variant, key, input_shape=COMPLEXITY_INPUT,
+                                 classes=classes)
+    # Expected trainable counts: spec swishnet.md §1.3, verified there against the reference
+    # code (7,195 / 7,154 / 22,451) and paper Table I (5,483). The paper's wide count (18,267)
+    # is not reproduced by any reading, so no count is expected of "paper-wide".
+    # Counts are Keras "Total params" (BatchNorm moving statistics included), as the paper's
+    # Table I and the report's Keras 2 summaries count them.
+    return {
+        "reference-slim": ModelVariant(at("reference-slim"), 7_195,
+                                       "reference code (i7p9h9), 3 classes: what the report "
+                                       "trained", "all"),
+        "reference-slim-2class": ModelVariant(at("reference-slim", 2), 7_154,
+                                              "reference code, 2 classes (Question 1)", "all"),
+        "reference-wide": ModelVariant(at("reference-wide"), 22_451, "reference code, width 2",
+                                       "all"),
+        "paper-slim": ModelVariant(at("paper-slim"), 5_483,
+                                   "paper Table I form; BatchNorm placement read to give 5,483",
+                                   "all"),
+        "paper-wide": ModelVariant(at("paper-wide"), None,
+                                   "paper Table I form, width 2 (paper: 18,267; ours 16,867)",
+                                   "all"),
+    }
+
+
+MODEL_VARIANTS: dict[str, ModelVariant] = _variants()
 
 
 def question1_prediction(variant: str = "reference", seed_keras: bool = False,

@@ -1,7 +1,9 @@
 """``repro``: the suite's command line. Its JSON output is a stable contract for scripts and CI.
 
     repro list | env | published <paper> | complexity <paper> | prepare <dataset> |
-          run <paper> | report <paper>|--all | check <paper>|--all
+          run <paper> | report <paper>|--all | check <paper>|--all | evaluate <task> ...
+
+It sits with the papers (``reproductions/``): it is the one layer that knows them.
 """
 from __future__ import annotations
 
@@ -25,14 +27,14 @@ def _print_json(obj) -> None:
 
 
 def cmd_list(args) -> int:
-    from common import recipes
     from data_prep import datasets
+    from reproductions import runner
     rows = []
     for paper in PAPERS:
-        rec = recipes.load(paper)
+        rec = runner.load(paper)
         rows.append({"paper": paper, "report": load_registry(paper).report,
                      "implemented": bool(getattr(rec, "IMPLEMENTED", False)),
-                     "make_target": recipes.MAKE_TARGETS[paper],
+                     "make_target": runner.make_target(paper),
                      "datasets": list(getattr(rec, "DATASETS", ()))})
     if args.json:
         _print_json({"papers": rows, "datasets": sorted(datasets.DATASETS)})
@@ -90,16 +92,37 @@ def cmd_prepare(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from common import recipes
-    recipe = recipes.load(args.paper)
+    from reproductions import runner
+    recipe = runner.load(args.paper)
     run_dir = recipe.run(profile=args.profile, seed=args.seed, overrides=args.set or [],
                          rerun=args.rerun)
-    from common.report import render_paper, render_summary
-    render_paper(args.paper)
-    render_summary()
+    stage("report")
+    report, _ = runner.render([args.paper])
+    _, rows, _ = runner.evaluate(args.paper)
+    print(headline_table(recipe, rows))
     print(f"run folder: {run_dir}")
-    print(f"report: {Path('results') / args.paper / 'REPORT.md'}")
+    print(f"report: {report}")
     return 0
+
+
+def stage(name: str) -> None:
+    """One line per stage of a run, so a first run reads as a list of what happened."""
+    print(f"== {name}", flush=True)
+
+
+def headline_table(recipe, rows) -> str:
+    """The report's headline numbers, ours beside published with their status."""
+    from common.markdown import md_table
+    from common.results import fmt
+    keys = list(recipe.headline()) if hasattr(recipe, "headline") else []
+    by_key = {r.published.key: r for r in rows}
+    body = []
+    for key in keys:
+        r = by_key[key]
+        ours = r.measurement.value if r.measurement else None
+        body.append([f"{key[0]} / {key[1]} / {key[2]}", fmt(ours), r.published.display(),
+                     f"{r.status} {r.mark}"])
+    return md_table(["headline number", "ours", "published", "status"], body)
 
 
 def _papers(args) -> list[str]:
@@ -111,10 +134,9 @@ def _papers(args) -> list[str]:
 
 
 def cmd_report(args) -> int:
-    from common.report import evaluate, render_paper, render_summary
+    from reproductions.runner import evaluate, render
     papers = _papers(args)
-    written = [str(render_paper(p)) for p in papers]
-    written.append(str(render_summary()))
+    written = [str(p) for p in render(papers)]
     if args.json:
         rows = []
         for p in papers:
@@ -127,7 +149,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from common.report import evaluate
+    from reproductions.runner import evaluate
     from common.results import counts
     bad = []
     summary = {}
@@ -148,27 +170,60 @@ def cmd_check(args) -> int:
 
 
 def cmd_complexity(args) -> int:
-    from common import recipes
     from common.complexity import count_model
-    models = recipes.load(args.paper).complexity_models()
+    from reproductions import runner
+    models = runner.load(args.paper).complexity_models()
     if not models:
         raise ReproError(f"{args.paper}: no models yet (reproduction not implemented)")
-    costs = [count_model(build()) for build in models.values()]
+    costs = {name: count_model(v.build()) for name, v in models.items()}
     if args.json:
-        out = []
-        for name, c in zip(models, costs):
+        out = {}
+        for name, c in costs.items():
             d = c.to_dict()
             if not args.layers:
                 d.pop("layers", None)
-            out.append({"variant": name, **d})
+            expected = models[name].expected_params
+            out[name] = {**d, "expected_params": expected, "counted": models[name].counted,
+                         "matches_expected": None if expected is None
+                         else models[name].measured(c) == expected, "note": models[name].note}
         _print_json({"paper": args.paper, "models": out})
     else:
-        for name, c in zip(models, costs):
-            print(f"\n## {name}: {c.params:,} params ({c.trainable_params:,} trainable), "
-                  f"{c.macs:,} MACs")
+        for name, c in costs.items():
+            expected = models[name].expected_params
+            check = "" if expected is None else (
+                f"; {models[name].counted} = spec" if models[name].measured(c) == expected
+                else f"; spec {models[name].counted}: {expected:,}!")
+            print(f"\n## {name}: {c.params:,} params ({c.trainable_params:,} trainable{check}), "
+                  f"{c.macs:,} MACs — {models[name].note}")
             if args.layers:
                 print(c.to_markdown(per_layer=True))
     return 0
+
+
+def cmd_evaluate(args) -> int:
+    task = args.evaluation_task
+    result = task.evaluate(**{a.keyword: getattr(args, a.keyword) for a in task.arguments})
+    if args.json:
+        _print_json(result)
+    else:
+        print(task.describe(result))
+    return 0
+
+
+def _add_evaluate(sub) -> None:
+    from common import evaluation
+    p = sub.add_parser("evaluate", help="score your own predictions with a report's exact metric",
+                       description="Score predictions in an official submission format with the "
+                                   "official metric of a report (see README, `repro evaluate`).")
+    tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")
+    for name in evaluation.names():
+        task = evaluation.get(name)
+        t = tasks.add_parser(name, help=task.help, description=task.help)
+        t.add_argument("--json", action="store_true", help="print the result as JSON")
+        for a in task.arguments:
+            t.add_argument(a.flag, dest=a.keyword, required=a.required, default=a.default,
+                           help=a.help)
+        t.set_defaults(fn=cmd_evaluate, evaluation_task=task)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -213,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--layers", action="store_true", help="per layer")
     p.set_defaults(fn=cmd_complexity)
+    _add_evaluate(sub)
     return ap
 
 

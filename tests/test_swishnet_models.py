@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from common.errors import ConfigError  # noqa: E402
-from reproductions.swishnet.model import (  # noqa: E402
+from reproductions.swishnet.models import (  # noqa: E402
     TABLE_I_VARIANTS,
     Keras2GlorotUniform,
     build_swishnet,
@@ -199,7 +199,7 @@ def test_question1_keras3_is_probabilities_and_repeatable_when_keras_is_seeded()
     np.testing.assert_array_equal(question1_prediction(init="keras3", seed_keras=True), probs)
     # A fresh interpreter must give the same numbers (no state of this process involved).
     code = ("import os; os.environ['TF_CPP_MIN_LOG_LEVEL']='2'\n"
-            "from reproductions.swishnet.model import question1_prediction\n"
+            "from reproductions.swishnet.models import question1_prediction\n"
             "print(repr(question1_prediction(init='keras3', seed_keras=True).tolist()))")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,

@@ -1,0 +1,302 @@
+"""Mini corpus in the FUSS layout from Debian recordings, dry and reverberant.
+
+Like FUSS's own recipe (make_ss_examples.py, reverberate_and_mix.py): every mixture has one
+background (a scene bed covering the whole mixture: UFO:AI fire, water, wind, thunder, night,
+city and machinery ambience) and 0-3 foreground events (OpenSFX effects; UFO:AI footsteps,
+breakage, doors, impacts) at seeded onsets, so mixtures hold 1-4 sources; here the number of
+sources cycles so each split has as many 1-, 2-, 3- and 4-source mixtures. Foreground levels
+are drawn as SNR U(-5, 25) dB against the background (FUSS's scaper setting; active RMS here,
+LUFS there). The reverberant version convolves the same dry sources with RIRs of seeded
+shoebox rooms (data_prep/rooms.py; one room per mixture, one position per source slot, rooms
+reused in a shuffled cycle within a split as FUSS did), scaled by 10 as FUSS scaled its RIRs.
+
+Differences from FUSS, on purpose: the convolution is causal by default (the first N
+samples of the full convolution; FUSS used numpy's 'same' mode, which advances the output by
+half the RIR length; FussMiniConfig(convolution="same") does that); each version gets one
+gain per mixture so that its peak stays below PEAK; no .jams
+or .txt files. Each wav is 16-bit PCM; the mixture is the integer sum of its quantised
+sources, so mixture == sum of sources holds exactly on the decoded files.
+
+Splits by recording: background and foreground leak groups are each split into
+train/validation/eval (data_prep/splits.group_split), so a recording's audio never serves two
+splits.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import oaconvolve
+
+from common.audio_io import write_audio
+from common.errors import DatasetError
+from common.fileio import (
+    atomic_write_json,
+    atomic_write_text,
+    is_done,
+    mark_done,
+    stable_hash,
+)
+from data_prep import mini as mini_corpus
+from data_prep import rooms
+from data_prep.mini import MINI_JSON
+from data_prep.mixer import active_extent
+from data_prep.notice import write_notice
+from data_prep.paths import mini_root
+from data_prep.sources import Recording, catalogue, read_recording
+from data_prep.splits import group_split
+
+NAME = "fuss"
+MINI_VERSION = 1
+SAMPLERATE = 16000
+SPLITS = ("train", "validation", "eval")
+VERSIONS = ("ssdata", "ssdata_reverb")
+PACKAGES = ("openttd-opensfx", "ufoai-sound")
+PEAK = 0.8               # per-version peak of the mixture and of every source
+RIR_SCALE = 10.0         # FUSS reverberate_and_mix.py scale_rirs
+BACKGROUND_RE = (r"ufoai/ambience/(arcticwind|city_abnd_ufoai_atm|sand-city|fire\d*|firesoft"
+                 r"|smallfire|thunder\d|water\d*|waterfontain|ufo_night_atm|cricket_loop"
+                 r"|minepump03|hum2?|machine1)")
+FOREGROUND_UFOAI_RE = r"ufoai/(footsteps/\w+|misc/break\w+|doors/[\w-]+|impact/[\w-]+)"
+# OpenSFX entries that are scene beds or under 0.3 s are not foreground events.
+OPENSFX_EXCLUDE = ("Wind", "Heavy wind")
+
+
+@dataclass(frozen=True)
+class FussMiniConfig:
+    duration_s: float = 10.0
+    n_train: int = 48
+    n_validation: int = 12
+    n_eval: int = 12
+    snr_db: tuple[float, float] = (-5.0, 25.0)
+    background_rms_dbfs: float = -30.0
+    foreground_max_s: float = 4.0        # longer events: a seeded window of this length
+    foreground_min_s: float = 0.25
+    rooms_per_split: tuple[int, int, int] = (12, 4, 4)
+    rt60_s: tuple[float, float] = (0.3, 0.9)
+    max_order_cap: int = 40
+    split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
+    # "causal": the first N samples of the full convolution (default); "same": FUSS's own
+    # numpy.convolve(..., 'same'), which advances the reverberant source by (len(rir) - 1) // 2.
+    convolution: str = "causal"
+
+    def __post_init__(self):
+        if self.duration_s <= self.foreground_min_s:
+            raise ValueError(f"duration_s={self.duration_s} is too short")
+        if self.convolution not in ("causal", "same"):
+            raise ValueError(f"convolution={self.convolution!r}: expected 'causal' or 'same'")
+
+
+def default_dest(cfg: FussMiniConfig) -> Path:
+    """mini/fuss for 10 s mixtures; mini/fuss_<d>s for other durations (smoke runs)."""
+    return mini_root(NAME if cfg.duration_s == 10.0 else f"{NAME}_{cfg.duration_s:g}s")
+
+
+def leak_group(rec: Recording) -> str:
+    from data_prep.urbansound8k import leak_group as us_leak_group
+    return us_leak_group(rec)
+
+
+def select(recs: list[Recording]) -> tuple[list[Recording], list[Recording]]:
+    """(backgrounds, foregrounds) from the catalogue; DatasetError when either is empty."""
+    bg = [r for r in recs if re.fullmatch(BACKGROUND_RE, r.id)]
+    fg = [r for r in recs if (r.package == "openttd-opensfx" and r.label not in OPENSFX_EXCLUDE)
+          or re.fullmatch(FOREGROUND_UFOAI_RE, r.id)]
+    if not bg or not fg:
+        raise DatasetError(f"no background or foreground recordings found in {PACKAGES}")
+    return bg, fg
+
+
+def split_recordings(recs: list[Recording], fractions: tuple[float, float, float],
+                     seed: int) -> dict[str, list[Recording]]:
+    """Recordings per split; all recordings of one leak group in one split."""
+    parts = group_split([r.id for r in recs], [leak_group(r) for r in recs],
+                        dict(zip(SPLITS, fractions)), seed)
+    by_id = {r.id: r for r in recs}
+    return {s: [by_id[i] for i in parts[s]] for s in SPLITS}
+
+
+def _active_rms(y: np.ndarray) -> float:
+    a, b = active_extent(y, SAMPLERATE, 40.0)
+    return float(np.sqrt(np.mean(y[a:b].astype(np.float64) ** 2)))
+
+
+def reverberate(x: np.ndarray, rir: np.ndarray, mode: str = "causal") -> np.ndarray:
+    """``x`` convolved with ``RIR_SCALE * rir``, as long as ``x``: the first samples of the full
+    convolution ("causal"), or its centred part as numpy's 'same' mode gives (FUSS)."""
+    full = oaconvolve(x, RIR_SCALE * rir)
+    start = 0 if mode == "causal" else (len(rir) - 1) // 2
+    return full[start:start + len(x)]
+
+
+def quantise_mixture(sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(int16 sources, int16 mixture = their integer sum). ValueError if the sum overflows."""
+    q = np.round(sources * 32768.0).astype(np.int64)
+    q = np.clip(q, -32768, 32767)
+    mix = q.sum(axis=0)
+    if np.abs(mix).max() > 32767:
+        raise ValueError("mixture overflows 16 bits")
+    return q.astype(np.int16), mix.astype(np.int16)
+
+
+def mini_key(seed: int, cfg: FussMiniConfig) -> str:
+    return stable_hash({"dataset": NAME, "seed": seed, "version": MINI_VERSION, "config": asdict(cfg),
+                        "bg": BACKGROUND_RE, "fg": [FOREGROUND_UFOAI_RE, OPENSFX_EXCLUDE],
+                        "peak": PEAK, "rir_scale": RIR_SCALE})
+
+
+def write_mini(dest: str | Path | None = None, seed: int = 0, *,
+               config: FussMiniConfig | None = None) -> Path:
+    """Build the FUSS-layout mini corpus (idempotent for a seed and config); returns its root."""
+    cfg = config or FussMiniConfig()
+    dest = Path(dest) if dest is not None else default_dest(cfg)
+    key = mini_key(seed, cfg)
+    if is_done(dest, key):
+        return dest
+    mini_corpus.check_dest(dest)
+    t0 = time.perf_counter()
+    out = mini_corpus.staging(dest)
+    sr = SAMPLERATE
+    n = int(round(cfg.duration_s * sr))
+    rng = np.random.default_rng(seed)
+    bg_all, fg_all = select(catalogue(PACKAGES))
+    bg_split = split_recordings(bg_all, cfg.split_fractions, seed)
+    fg_split = split_recordings(fg_all, cfg.split_fractions, seed + 1)
+    cache: dict[str, np.ndarray] = {}
+
+    def audio(rec: Recording) -> np.ndarray:
+        if rec.id not in cache:
+            cache[rec.id] = read_recording(rec, sr)
+        return cache[rec.id]
+
+    counts = dict(zip(SPLITS, (cfg.n_train, cfg.n_validation, cfg.n_eval)))
+    lists = {v: {s: [] for s in SPLITS} for v in VERSIONS}
+    examples, room_info, used = [], [], set()
+    t_rooms = 0.0
+    for si, split in enumerate(SPLITS):
+        bgs, fgs = bg_split[split], fg_split[split]
+        if not bgs or not fgs:
+            raise DatasetError(f"split {split}: no background or foreground recordings")
+        t = time.perf_counter()
+        specs = [rooms.draw_room(rng, 4, cfg.rt60_s, max_order_cap=cfg.max_order_cap)
+                 for _ in range(cfg.rooms_per_split[si])]
+        rirs = [rooms.room_rirs(s, sr) for s in specs]
+        t_rooms += time.perf_counter() - t
+        for ri, (spec, hs) in enumerate(zip(specs, rirs)):
+            measured = []
+            for h in hs:
+                try:
+                    measured.append(round(rooms.measure_rt60(h, sr), 3))
+                except ValueError:
+                    measured.append(None)
+            room_info.append({"split": split, "room": ri, **spec.to_dict(),
+                              "rt60_measured_s": measured})
+        n_src = np.resize([1, 2, 3, 4], counts[split])
+        n_src = n_src[rng.permutation(len(n_src))]
+        bg_order = [bgs[i] for i in rng.permutation(len(bgs))]
+        room_order: list[int] = []
+        for i in range(counts[split]):
+            if i % len(specs) == 0:        # FUSS: shuffle the rooms each time the cycle restarts
+                room_order += [int(j) for j in rng.permutation(len(specs))]
+            name = f"example{i:05d}"
+            rel_mix = f"{split}/{name}.wav"
+            src_dir = f"{split}/{name}_sources"
+            dry = np.zeros((int(n_src[i]), n))
+            meta_sources = []
+            # Background: a seeded window of the bed, tiled when the bed is shorter (as scaper).
+            rec = bg_order[i % len(bg_order)]
+            y = audio(rec)
+            if len(y) >= n:
+                start = int(rng.integers(0, len(y) - n + 1))
+                dry[0] = y[start:start + n]
+            else:
+                start = 0
+                dry[0] = np.tile(y, -(-n // len(y)))[:n]
+            bg_rms = max(_active_rms(dry[0]), 1e-9)
+            dry[0] *= 10 ** (cfg.background_rms_dbfs / 20) / bg_rms
+            meta_sources.append({"path": f"{src_dir}/background0_sound.wav", "id": rec.id,
+                                 "package": rec.package, "label": rec.label,
+                                 "group": leak_group(rec), "start_s": round(start / sr, 4),
+                                 "onset_s": 0.0, "duration_s": cfg.duration_s,
+                                 "tiled": len(y) < n})
+            used.add(rec)
+            groups = {leak_group(rec)}
+            for k in range(1, int(n_src[i])):
+                cand = [r for r in fgs if leak_group(r) not in groups] or fgs
+                rec = cand[int(rng.integers(len(cand)))]
+                y = audio(rec)
+                a, b = active_extent(y, sr, 40.0)
+                clip = y[a:b]
+                max_len = int(min(cfg.foreground_max_s, cfg.duration_s) * sr)
+                start = 0
+                if len(clip) > max_len:
+                    start = int(rng.integers(0, len(clip) - max_len + 1))
+                    clip = clip[start:start + max_len]
+                onset = int(rng.integers(0, n - len(clip) + 1))
+                snr = float(rng.uniform(*cfg.snr_db))
+                gain = 10 ** (cfg.background_rms_dbfs / 20) * 10 ** (snr / 20) / max(_active_rms(clip), 1e-9)
+                dry[k, onset:onset + len(clip)] = clip * gain
+                meta_sources.append({"path": f"{src_dir}/foreground{k - 1}_sound.wav",
+                                     "id": rec.id, "package": rec.package, "label": rec.label,
+                                     "group": leak_group(rec), "start_s": round((a + start) / sr, 4),
+                                     "onset_s": round(onset / sr, 4),
+                                     "duration_s": round(len(clip) / sr, 4),
+                                     "snr_db": round(snr, 2)})
+                used.add(rec)
+                groups.add(leak_group(rec))
+            room = room_order[i]
+            # Slot 0 of a room is the background position, slots 1-3 the foregrounds.
+            wet = np.stack([reverberate(dry[k], rirs[room][k], cfg.convolution)
+                            for k in range(len(dry))])
+            gains = {}
+            for version, sig in (("ssdata", dry), ("ssdata_reverb", wet)):
+                peak = max(np.abs(sig).max(), np.abs(sig.sum(axis=0)).max(), 1e-9)
+                g = PEAK / peak
+                gains[version] = round(20 * np.log10(g), 3)
+                q, mix = quantise_mixture(sig * g)
+                vroot = out / version
+                write_audio(vroot / rel_mix, mix, sr, "PCM_16")
+                for k, src in enumerate(meta_sources):
+                    write_audio(vroot / src["path"], q[k], sr, "PCM_16")
+                lists[version][split].append("\t".join([rel_mix] + [s["path"] for s in meta_sources]))
+            examples.append({"mixture": rel_mix, "split": split, "n_sources": int(n_src[i]),
+                             "room": {"split": split, "room": room}, "gain_db": gains,
+                             "sources": meta_sources})
+    for version in VERSIONS:
+        for split in SPLITS:
+            atomic_write_text(out / version / f"{split}_example_list.txt",
+                              "\n".join(lists[version][split]) + "\n")
+    used_recs = sorted(used, key=lambda r: (r.package, r.id))
+    write_notice(out, sorted({r.package for r in used_recs}), used_recs)
+    with open(out / "NOTICE", "a", encoding="utf-8") as fh:
+        fh.write("\nThe reverberant version (ssdata_reverb) uses SIMULATED shoebox-room impulse\n"
+                 "responses (pyroomacoustics image-source method; rooms in MINI.json).\n")
+    measured = [m for r in room_info for m in r["rt60_measured_s"] if m is not None]
+    targets = [r["rt60_target_s"] for r in room_info for m in r["rt60_measured_s"] if m is not None]
+    found = {f"{v}/{s}": counts[s] for v in VERSIONS for s in SPLITS}
+    atomic_write_json(out / MINI_JSON, {
+        "dataset": NAME, "layout": "FUSS (DCASE2020 Task 4 separation), ssdata + ssdata_reverb",
+        "mini_version": MINI_VERSION, "seed": seed, "config": asdict(cfg), "samplerate": sr,
+        "duration_s": cfg.duration_s, "peak": PEAK, "rir_scale": RIR_SCALE,
+        "note": "Debian recordings (not FSD50K); reverberation from simulated shoebox rooms; "
+                "causal convolution (FUSS used numpy 'same'); see data_prep/fuss_mini.py",
+        "counts": found,
+        "mixtures_by_sources": {s: {str(k): int(sum(1 for e in examples if e["split"] == s
+                                                    and e["n_sources"] == k)) for k in (1, 2, 3, 4)}
+                                for s in SPLITS},
+        "recordings_per_split": {s: {"background": [r.id for r in bg_split[s]],
+                                     "foreground": [r.id for r in fg_split[s]]} for s in SPLITS},
+        "rt60_summary": {"target_mean_s": round(float(np.mean(targets)), 3) if targets else None,
+                         "measured_mean_s": round(float(np.mean(measured)), 3) if measured else None,
+                         "measured_over_target_mean": round(float(np.mean(np.divide(measured, targets))), 3)
+                         if measured else None,
+                         "method": "Schroeder T30 (-5 to -35 dB) extrapolated to 60 dB"},
+        "rooms": room_info, "examples": examples, "room_seconds": round(t_rooms, 2),
+        "build_seconds": round(time.perf_counter() - t0, 2),
+    })
+    mark_done(out, key, seed=seed, version=MINI_VERSION, mixtures=len(examples))
+    mini_corpus.publish(out, dest)
+    return dest
