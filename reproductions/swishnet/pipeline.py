@@ -13,11 +13,7 @@ import time
 import numpy as np
 
 from common import distribute
-from common.metrics import (
-    binary_subset_metrics,
-    classification_metrics,
-    speech_nonspeech_accuracy,
-)
+from common.metrics import binary_subset_metrics, classification_metrics, speech_nonspeech_accuracy
 from common.runs import Run, stage_result
 from common.schedules import SGDRConfig, constant_lr, sgdr_lr
 from common.training import fit, predict, seed_everything
