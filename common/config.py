@@ -167,18 +167,34 @@ def load_config(cls: type[T], path: str | Path, overrides: list[str] | tuple[str
         raise ConfigError(f"{path}: {exc}") from exc
 
 
+def _plain(v: Any, identity: bool) -> Any:
+    if dataclasses.is_dataclass(v):
+        out = {}
+        for f in dataclasses.fields(v):
+            value = getattr(v, f.name)
+            if identity and f.metadata.get("omit_default_from_identity") and value == f.default:
+                continue
+            out[f.name] = _plain(value, identity)
+        return out
+    if isinstance(v, (list, tuple)):
+        return [_plain(x, identity) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x, identity) for k, x in v.items()}
+    if isinstance(v, Path):
+        return str(v)
+    return v
+
+
 def config_to_dict(cfg: Any) -> dict:
-    def plain(v):
-        if dataclasses.is_dataclass(v):
-            return {f.name: plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
-        if isinstance(v, (list, tuple)):
-            return [plain(x) for x in v]
-        if isinstance(v, dict):
-            return {k: plain(x) for k, x in v.items()}
-        if isinstance(v, Path):
-            return str(v)
-        return v
-    return plain(cfg)
+    return _plain(cfg, identity=False)
+
+
+def identity_dict(cfg: Any) -> dict:
+    """``config_to_dict(cfg)`` for run ids: fields whose metadata has
+    ``omit_default_from_identity`` (see common.distribute.strategy_field) are left out while they
+    hold their default. Such a setting was added after runs existed; leaving its default out
+    keeps those runs' ids, while any other value still gives a run of its own."""
+    return _plain(cfg, identity=True)
 
 
 def dump_config(cfg: Any) -> str:

@@ -19,6 +19,8 @@ from typing import Callable
 
 import numpy as np
 
+from common import distribute
+from common.errors import ReproError
 from common.fileio import atomic_write_json, read_json
 
 
@@ -98,7 +100,7 @@ def fit(model, x_train, y_train, *, epochs: int, batch_size: int, seed: int,
         validation: tuple[np.ndarray, np.ndarray] | None = None,
         monitor: str | None = None, mode: str = "max", patience: int | None = None,
         restore_best: bool = True, desc: str = "train", interrupt_after: int | None = None,
-        progress: bool = True, log_path: Path | None = None) -> FitResult:
+        progress: bool = True, log_path: Path | None = None, strategy=None) -> FitResult:
     """Train ``model`` (already compiled) for up to ``epochs`` with resumable state in ``state_dir``.
 
     ``monitor`` (e.g. "val_accuracy") drives early stopping (``patience`` epochs without
@@ -106,6 +108,11 @@ def fit(model, x_train, y_train, *, epochs: int, batch_size: int, seed: int,
     ``interrupt_after`` stops after that many epochs *of this call* (tests of resume).
     Files in ``state_dir``: ``last.ckpt.npz`` (model, optimizer and loop state),
     ``best.weights.h5``, ``state.json`` (the loop state for people); the per-epoch CSV log goes to ``log_path`` (default ``state_dir/log.csv``).
+
+    ``strategy`` (``common.distribute.make_strategy``; ``None`` = the default path, unchanged):
+    ``batch_size`` is then per replica, each step takes ``batch_size × replicas`` examples
+    (``lr_fn`` counts those global steps) and ``model`` must have been built and compiled under
+    ``strategy.scope()``. A run resumes only with the global batch it started with.
     """
     import keras
     from tqdm.auto import tqdm
@@ -116,6 +123,14 @@ def fit(model, x_train, y_train, *, epochs: int, batch_size: int, seed: int,
     best_path = state_dir / "best.weights.h5"
     log_path = Path(log_path) if log_path is not None else state_dir / "log.csv"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    if strategy is not None and distribute.is_multi_worker(strategy):
+        raise ReproError(f"{desc}: Keras Model.fit does not run under MultiWorkerMirroredStrategy "
+                         f"({distribute.MULTI_WORKER_FIT_ISSUE}); use the mirrored strategy")
+    if strategy is not None and model.distribute_strategy is not strategy:
+        raise ReproError(f"{desc}: the model was not built under this strategy; build and "
+                         "compile it inside common.distribute.scope(strategy)")
+    gbatch = distribute.global_batch(batch_size, strategy)
+    in_scope = distribute.scope  # a no-op context for the default path
     result = FitResult()
     start_epoch, best, wait = 0, None, 0
     st = read_json(state_path) if state_path.is_file() else {}
@@ -128,14 +143,20 @@ def fit(model, x_train, y_train, *, epochs: int, batch_size: int, seed: int,
         result.resumed_from_epoch = len(st["history"])
         return result
     if ckpt_path.is_file():
-        st = _load_checkpoint(ckpt_path, model)
+        with in_scope(strategy):
+            st = _load_checkpoint(ckpt_path, model)
+        if st.get("global_batch", gbatch) != gbatch:
+            raise ReproError(f"{ckpt_path}: this run started with a global batch of "
+                             f"{st['global_batch']} examples, now it would be {gbatch} "
+                             f"({distribute.replicas(strategy)} replica(s) × {batch_size}); "
+                             "resume it with the same strategy and number of devices")
         start_epoch, best, wait = st["epoch"], st["best"], st["wait"]
         result.history, result.best_epoch = st["history"], st["best_epoch"]
         result.resumed_from_epoch = start_epoch
 
     n = len(x_train)
-    steps_per_epoch = int(math.ceil(n / batch_size))
-    data = _EpochPermutedBatches(x_train, y_train, batch_size, seed)
+    steps_per_epoch = int(math.ceil(n / gbatch))
+    data = _EpochPermutedBatches(x_train, y_train, gbatch, seed)
     bar = tqdm(total=epochs, initial=start_epoch, desc=desc, unit="epoch", leave=False,
                disable=not progress or os.environ.get("REPRO_NO_PROGRESS") == "1")
     loop = {"best": best, "wait": wait, "stopped": False, "this_call": 0}
@@ -170,7 +191,7 @@ def fit(model, x_train, y_train, *, epochs: int, batch_size: int, seed: int,
             _write_log(log_path, result.history)
             state = {"epoch": epoch + 1, "best": loop["best"], "wait": loop["wait"],
                      "best_epoch": result.best_epoch, "history": result.history,
-                     "finished": False}
+                     "finished": False, "global_batch": gbatch}
             _save_checkpoint(ckpt_path, self.model, state)
             atomic_write_json(state_path, state)  # for people; resume reads the checkpoint
             loop["this_call"] += 1
@@ -179,9 +200,10 @@ def fit(model, x_train, y_train, *, epochs: int, batch_size: int, seed: int,
                 raise TrainingInterrupted(epoch + 1)
 
     if start_epoch < epochs:
-        model.fit(data, epochs=epochs, initial_epoch=start_epoch, verbose=0, shuffle=False,
-                  validation_data=validation, validation_batch_size=max(batch_size, 256),
-                  callbacks=[_Loop()])
+        with in_scope(strategy):
+            model.fit(data, epochs=epochs, initial_epoch=start_epoch, verbose=0, shuffle=False,
+                      validation_data=validation, validation_batch_size=max(gbatch, 256),
+                      callbacks=[_Loop()])
     bar.close()
     best, wait, stopped = loop["best"], loop["wait"], loop["stopped"]
     model.save_weights(state_dir / "final.weights.h5")

@@ -2,7 +2,7 @@
 config, the seed and the data, and record where the data came from."""
 from __future__ import annotations
 
-from common.config import config_to_dict
+from common.config import identity_dict
 from common.runs import Run, start_run
 from data_prep import datasets
 
@@ -15,7 +15,8 @@ def open_run(paper: str, cfg, seed: int, corpus: str, resolved: dict, rerun: boo
     data_identity = datasets.identity(resolved)
     for name, fp in data_identity.items():
         info[name]["fingerprint"] = fp
-    identity = {"config": config_to_dict(cfg), "data": data_identity}
+    # identity_dict: a default train.strategy is not part of the id (common.distribute)
+    identity = {"config": identity_dict(cfg), "data": data_identity}
     run = start_run(paper, cfg.profile, corpus, seed, identity, data={"datasets": info},
                     rerun=rerun)
     if run.finished:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from common.config import load_config
+from common.distribute import StrategyName, strategy_field
 from common.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).parent / "configs"
@@ -104,6 +105,8 @@ class TrainConfig:
     batch_size: int = 16
     patience: int = 30
     learning_rate: float = 1e-3
+    # tf.distribute for every fit of the run (common/distribute.py); batch_size is per replica
+    strategy: StrategyName = strategy_field()  # noqa: RUF009 (a dataclasses.field)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from common import distribute
 from common.metrics import (
     classification_metrics,
     frame_f1_er,
@@ -149,7 +150,8 @@ def _fit_and_time(run: Run, cfg: DrossosConfig, stage: str, model, x_tr, y_tr, x
     res = fit(model, x_tr, y_tr, epochs=epochs, batch_size=cfg.train.batch_size,
               seed=run.seed, state_dir=run.checkpoints / stage, validation=(x_va, y_va),
               monitor="val_loss", mode="min", patience=cfg.train.patience, desc=desc,
-              log_path=run.logs / f"{stage}.csv")
+              log_path=run.logs / f"{stage}.csv",
+              strategy=distribute.make_strategy(cfg.train.strategy))
     seconds = time.perf_counter() - t0
     # a resumed fit times only the epochs of this call: extrapolate to every epoch run
     timed_epochs = max(1, res.epochs_run - res.resumed_from_epoch)
@@ -167,8 +169,9 @@ def train_mono(run: Run, cfg: DrossosConfig, data: D.MonoSet, parts: dict[str, n
 
     def compute():
         tr, va, te = parts["train"], parts["validation"], parts["test"]
-        model = _compile(build_model(name, cfg, data.x.shape[1], run.seed),
-                         cfg.train.learning_rate, poly=False)
+        with distribute.scope(distribute.make_strategy(cfg.train.strategy)):
+            model = _compile(build_model(name, cfg, data.x.shape[1], run.seed),
+                             cfg.train.learning_rate, poly=False)
         out = _fit_and_time(run, cfg, stage, model, data.x[tr], data.y[tr], data.x[va],
                             data.y[va], f"UrbanSound8K {name}",
                             cfg.mono.epochs or cfg.train.epochs)
@@ -192,7 +195,9 @@ def train_poly(run: Run, cfg: DrossosConfig, data: D.PolySet, parts: dict[str, l
         T = cfg.poly.sequence_frames
         seqs = {s: D.chunk([data.features[i] for i in parts[s]],
                            [data.labels[i] for i in parts[s]], T) for s in D.SPLITS}
-        model = _compile(build_model(name, cfg, T, run.seed), cfg.train.learning_rate, poly=True)
+        with distribute.scope(distribute.make_strategy(cfg.train.strategy)):
+            model = _compile(build_model(name, cfg, T, run.seed), cfg.train.learning_rate,
+                             poly=True)
         (x_tr, y_tr, _), (x_va, y_va, _) = seqs["train"], seqs["validation"]
         out = _fit_and_time(run, cfg, stage, model, x_tr, y_tr, x_va, y_va, f"TUT-SED {name}",
                             cfg.train.epochs)

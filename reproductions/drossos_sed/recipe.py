@@ -27,6 +27,10 @@ def run(profile: str | None = None, seed: int = 2021, overrides=(), rerun: bool 
     if profile is None:
         profile = "full" if any(os.environ.get(v, "").strip() for v in ROOT_VARS) else "smoke"
     cfg = config_mod.load(profile, list(overrides))
+    # the strategy exists before any other TensorFlow op (MultiWorkerMirroredStrategy requires
+    # it) and a bad TF_CONFIG fails here, before feature extraction
+    from common.distribute import make_strategy
+    make_strategy(cfg.train.strategy)
     wanted = [n for n, on in zip(DATASETS, (cfg.mono.enabled, cfg.poly.enabled)) if on]
     resolved = datasets.resolve(wanted, seed=cfg.mini_seed)
     corpus = "mini" if any(mini for _, mini, _ in resolved.values()) else "real"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from common.config import load_config
+from common.distribute import StrategyName, strategy_field
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 # label map of the report's code (spec §2.2); GTZAN reuses it (only music and speech occur)
@@ -69,6 +70,8 @@ class TrainConfig:
     lr_decay: float = 0.8
     first_cycle_epochs: int = 5
     cycle_mult: float = 1.5
+    # tf.distribute for every fit of the run (common/distribute.py); batch sizes are per replica
+    strategy: StrategyName = strategy_field()  # noqa: RUF009 (a dataclasses.field)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+from common import distribute
 from common.metrics import binary_subset_metrics, classification_metrics, speech_nonspeech_accuracy
 from common.runs import Run, stage_result
 from common.schedules import SGDRConfig, constant_lr, sgdr_lr
@@ -46,8 +47,10 @@ def train_musan(run: Run, cfg: SwishNetConfig, clips: ClipSet, seconds: float, m
     def compute():
         parts = splits.split(mode, clips.file_index, clips.y, clips.groups, cfg.split)
         tr, va, te = parts["train"], parts["validation"], parts["test"]
-        model = _compile(build_model(cfg, clips.x.shape[1], run.seed), cfg.train.max_lr)
-        steps = int(np.ceil(len(tr) / cfg.train.batch_size))
+        strategy = distribute.make_strategy(cfg.train.strategy)
+        with distribute.scope(strategy):
+            model = _compile(build_model(cfg, clips.x.shape[1], run.seed), cfg.train.max_lr)
+        steps = int(np.ceil(len(tr) / distribute.global_batch(cfg.train.batch_size, strategy)))
         sgdr = SGDRConfig(cfg.train.min_lr, cfg.train.max_lr, cfg.train.lr_decay,
                           cfg.train.first_cycle_epochs, cfg.train.cycle_mult)
         t0 = time.perf_counter()
@@ -56,7 +59,7 @@ def train_musan(run: Run, cfg: SwishNetConfig, clips: ClipSet, seconds: float, m
                   state_dir=run.checkpoints / name, lr_fn=lambda s: sgdr_lr(s, steps, sgdr),
                   validation=(clips.x[va], clips.y[va]), monitor=cfg.train.monitor, mode="max",
                   patience=cfg.train.patience, desc=f"MUSAN {seconds:g}s ({mode} split)",
-                  log_path=run.logs / f"{name}.csv")
+                  log_path=run.logs / f"{name}.csv", strategy=strategy)
         seconds_taken = time.perf_counter() - t0
         pred = predict(model, clips.x[te]).argmax(axis=1)
         cls = classification_metrics(clips.y[te], pred, list(LABELS.values()), CLASS_NAMES)
@@ -81,7 +84,9 @@ def gtzan(run: Run, cfg: SwishNetConfig, clips: ClipSet, seconds: float) -> dict
         parts = splits.finetune_split(cfg.finetune.split, clips.file_index, clips.y, clips.groups,
                                       cfg.finetune.share, cfg.finetune.random_state)
         ft, te = parts["finetune"], parts["test"]
-        model = _compile(build_model(cfg, clips.x.shape[1], run.seed), cfg.finetune.lr)
+        strategy = distribute.make_strategy(cfg.train.strategy)
+        with distribute.scope(strategy):
+            model = _compile(build_model(cfg, clips.x.shape[1], run.seed), cfg.finetune.lr)
         model.load_weights(run.checkpoints / f"{musan_stage_name(seconds, cfg.split.mode, cfg.split.mode)}.weights.h5")
         labels, names = [LABELS["music"], LABELS["speech"]], ["music", "speech"]
         zero = binary_subset_metrics(clips.y[te], predict(model, clips.x[te]).argmax(1), labels,
@@ -89,7 +94,8 @@ def gtzan(run: Run, cfg: SwishNetConfig, clips: ClipSet, seconds: float) -> dict
         res = fit(model, clips.x[ft], clips.y[ft], epochs=cfg.finetune.epochs,
                   batch_size=cfg.finetune.batch_size, seed=run.seed,
                   state_dir=run.checkpoints / name, lr_fn=constant_lr(cfg.finetune.lr),
-                  desc=f"GTZAN fine-tune {seconds:g}s", log_path=run.logs / f"{name}.csv")
+                  desc=f"GTZAN fine-tune {seconds:g}s", log_path=run.logs / f"{name}.csv",
+                  strategy=strategy)
         pred = predict(model, clips.x[te]).argmax(1)
         tuned = binary_subset_metrics(clips.y[te], pred, labels, names)
         return {"clip_seconds": seconds, "n_clips": {"finetune": len(ft), "test": len(te)},

@@ -24,6 +24,10 @@ def run(profile: str | None = None, seed: int = 2021, overrides=(), rerun: bool 
     if profile is None:
         profile = "full" if os.environ.get("MUSAN_ROOT", "").strip() else "smoke"
     cfg = config_mod.load(profile, list(overrides))
+    # the strategy exists before any other TensorFlow op (MultiWorkerMirroredStrategy requires
+    # it) and a bad TF_CONFIG fails here, before feature extraction
+    from common.distribute import make_strategy
+    make_strategy(cfg.train.strategy)
     resolved = datasets.resolve(DATASETS, seed=cfg.mini_seed)
     _, musan_mini, musan_rep = resolved["musan"]
     _, _, gtzan_rep = resolved["gtzan"]
