@@ -19,6 +19,7 @@ PyTorch momentum 0.1 (= Keras 0.9), conv weights N(0, 0.02) (their ``trunc_norma
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -106,6 +107,13 @@ class SubSpectralNorm(layers.BatchNormalization):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 
+    def complexity_macs(self, rule: str, in_shapes, out_shapes) -> int | None:
+        """Hook of common.complexity: the reshapes keep the converter from folding this BN
+        into the preceding conv, so under the TFLite rule it is a MUL + ADD (ADD counted)."""
+        if rule == "tflite":
+            return math.prod(out_shapes[0])
+        return None
+
     def get_config(self):
         config = super().get_config()
         config.pop("axis", None)
@@ -132,6 +140,14 @@ class ResNorm(layers.Layer):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 
+    def complexity_macs(self, rule: str, in_shapes, out_shapes) -> int | None:
+        """TFLite rule: two MEANs over the input (mean, variance), the ADD of ε on the
+        (B, F, 1, 1) variance and the final ADD; torchinfo/DCASE: 0 (no weights)."""
+        if rule == "tflite":
+            shape = in_shapes[0]
+            return 2 * math.prod(shape) + math.prod(shape[:2]) + math.prod(out_shapes[0])
+        return None
+
     def get_config(self):
         return {**super().get_config(), "lam": self.lam, "epsilon": self.epsilon}
 
@@ -152,6 +168,10 @@ class AxisMean(layers.Layer):
         shape = list(input_shape)
         shape[self.axis] = 1
         return tuple(shape)
+
+    def complexity_macs(self, rule: str, in_shapes, out_shapes) -> int | None:
+        """TFLite rule: a MEAN op, counted by tflite-tools as its input elements."""
+        return math.prod(in_shapes[0]) if rule == "tflite" else None
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
