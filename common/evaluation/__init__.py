@@ -18,6 +18,7 @@ from common.errors import ConfigError
 
 # task name (as typed after `repro evaluate`) -> module holding TASK
 TASKS: dict[str, str] = {
+    "tau22": "common.evaluation.tau22",
 }
 
 
