@@ -182,3 +182,44 @@ def test_small_profile_trains_one_step():
     x = np.random.default_rng(0).normal(size=(4, 64, 16, 1)).astype("float32")
     loss = model.train_on_batch(x, np.array([0, 1, 2, 3]))
     assert np.isfinite(loss)
+
+
+# ----------------------------------------------- counting rules added to common/complexity.py
+
+
+def _macs(layer_stack, shape, rule):
+    x = inputs = keras.Input(shape)
+    for layer in layer_stack:
+        x = layer(x)
+    return [r.macs for r in count_model(keras.Model(inputs, x), rule=rule).layers
+            if r.class_name != "InputLayer"]
+
+
+def test_torchinfo_rule_by_hand():
+    L = keras.layers
+    # conv (kernel 3·3·2·4 + bias 4) × 3·3 output positions
+    assert _macs([L.Conv2D(4, 3)], (5, 5, 2), "torchinfo") == [76 * 9]
+    # Dense: weights + bias once, whatever the leading axes (torchinfo multiplies by batch only)
+    assert _macs([L.Dense(3)], (5, 7), "torchinfo") == [7 * 3 + 3]
+    # BN: γ + β; transposed conv: kernel × OUTPUT positions (2·2·2·3 × 4·4)
+    assert _macs([L.BatchNormalization(), L.Conv2DTranspose(2, 2, strides=2, use_bias=False)],
+                 (2, 2, 3), "torchinfo") == [6, 24 * 16]
+
+
+def test_tflite_rule_by_hand():
+    L = keras.layers
+    # BN folded after a conv; after an Add it is a MUL + ADD (output elements)
+    inputs = keras.Input((4, 4, 2))
+    conv = L.Conv2D(2, 1, use_bias=False, name="c")(inputs)
+    folded = L.BatchNormalization(name="bn_folded")(conv)
+    added = L.Add(name="add")([folded, inputs])
+    unfolded = L.BatchNormalization(name="bn_alone")(added)
+    pooled = L.MaxPooling2D(2, name="pool")(unfolded)
+    gap = L.GlobalAveragePooling2D(name="gap")(pooled)
+    flat = L.Dense(3, name="dense")(L.Flatten(name="flat")(pooled))
+    model = keras.Model(inputs, [gap, flat])
+    rows = {r.name: r.macs for r in count_model(model, rule="tflite").layers}
+    assert rows["c"] == 16 * 2 * 2 and rows["bn_folded"] == 0
+    assert rows["add"] == 32 and rows["bn_alone"] == 32
+    assert rows["pool"] == 8 * 4 and rows["gap"] == 8
+    assert rows["dense"] == 2 * 3  # Flatten folded: only the last pre-flatten axis (2) counts
