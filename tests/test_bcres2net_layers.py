@@ -8,12 +8,12 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import keras
+import numpy as np
+import pytest
 
-from common.errors import ConfigError  # noqa: E402
-from reproductions.bcres2net_asc import layers as B  # noqa: E402
+from common.errors import ConfigError
+from reproductions.bcres2net_asc import layers as B
 
 RTOL, ATOL = 1e-4, 1e-5
 

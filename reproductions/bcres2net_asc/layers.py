@@ -22,8 +22,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-import numpy as np
 import keras
+import numpy as np
 from keras import layers, ops
 
 from common.errors import ConfigError
