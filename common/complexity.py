@@ -27,7 +27,7 @@ COUNTING_RULE = (
     "GRU/LSTM/SimpleRNN = time steps x (input and recurrent matmuls: gates x units x "
     "(inputs + units), gates 3/4/1, identical for GRU reset_after True and False); "
     "Bidirectional = both directions; TimeDistributed = steps x the wrapped layer; "
-    "a custom layer with a count_macs(in_shapes, out_shapes) method counts itself "
+    "a custom layer with a count_macs(rule, in_shapes, out_shapes) method counts itself "
     "(Bilinear = in1 x in2 x units). "
     "Counted as 0 MACs: bias adds, BatchNormalization and other normalisations, activations, "
     "pooling incl. global pooling, element-wise Add/Multiply/Concatenate, reshapes, dropout "
@@ -35,6 +35,37 @@ COUNTING_RULE = (
     "trainable + non-trainable (BatchNormalization moving mean/variance are non-trainable); "
     "a layer called more than once, or a weight shared between layers, is counted once."
 )
+
+TORCHINFO_RULE = (
+    "torchinfo 1.8 summary() total_mult_adds, as NeSsi reports for PyTorch models, batch 1: "
+    "Conv/Depthwise/ConvTranspose = (kernel + bias) x output positions (groups honoured via the "
+    "kernel size); SeparableConv = (depthwise + pointwise kernels + bias) x output positions; "
+    "Dense = kernel + bias, once (torchinfo multiplies by the batch only, so the time steps of a "
+    "3-D input are not counted); BatchNormalization and every other weighted layer = its "
+    "trainable weights (gamma + beta; moving statistics are PyTorch buffers); pooling, "
+    "activations, element-wise merges, reshapes, dropout = 0. Recurrent layers are refused. "
+    "Parameters comparable with torchinfo total_params are the trainable ones."
+)
+
+TFLITE_RULE = (
+    "tflite-tools (NeSsi's TFLite counter) on the graph the TFLite converter makes of this "
+    "Keras model, batch 1, estimated on the Keras graph: Conv/Depthwise/Separable = output "
+    "elements x kernel taps x input channels / groups (no bias); Dense (FULLY_CONNECTED) = rows x "
+    "last input dim x units, where a Flatten folded into the FC keeps the pre-flatten shape, so "
+    "only its last axis counts (the DCASE 2022 baseline's 64->100 dense shows 3,200); "
+    "Max/AveragePooling = output elements x pool window; GlobalAveragePooling and mean layers "
+    "(MEAN) = input elements; Add = (inputs - 1) x output elements; BatchNormalization = 0 when "
+    "it follows a conv/dense (folded), else output elements (lowered to MUL + ADD, ADD counted); "
+    "ConvTranspose, MUL, activations, concatenation, reshapes = 0 (tflite-tools has no rule). "
+    "A layer may refine its own count through a `count_macs(rule, in_shapes, out_shapes)` "
+    "method (None = default). The converted .tflite model's count is authoritative."
+)
+
+COUNTING_RULES: dict[str, str] = {
+    "dcase": COUNTING_RULE,
+    "torchinfo": TORCHINFO_RULE,
+    "tflite": TFLITE_RULE,
+}
 
 # Layers whose weights are not matmul/conv kernels: their work is element-wise, so 0 MACs
 # by the DCASE convention. Looked up by getattr so that a Keras without one still imports.
@@ -87,6 +118,7 @@ class ModelCost:
     model_name: str
     input_shape: tuple  # batch axis None; tuple of shapes for multi-input models
     layers: tuple[LayerCost, ...]
+    rule: str = "dcase"  # key of COUNTING_RULES the MACs follow
 
     @property
     def params(self) -> int:
@@ -112,7 +144,8 @@ class ModelCost:
             "trainable_params": self.trainable_params,
             "non_trainable_params": self.non_trainable_params,
             "macs": self.macs,
-            "counting_rule": COUNTING_RULE,
+            "counting_rule": COUNTING_RULES[self.rule],
+            "rule": self.rule,
             "layers": [
                 {
                     "name": row.name,
@@ -148,19 +181,23 @@ class ModelCost:
                 f"| {row.macs:,} |"
                 for row in self.layers
             ]
-        lines += ["", f"Counting rule: {COUNTING_RULE}"]
+        lines += ["", f"Counting rule: {COUNTING_RULES[self.rule]}"]
         return "\n".join(lines) + "\n"
 
 
 def count_model(
-    model: keras.Model, input_shape: tuple | Sequence[tuple] | None = None
+    model: keras.Model, input_shape: tuple | Sequence[tuple] | None = None,
+    rule: str = "dcase",
 ) -> ModelCost:
     """Per-layer params and MACs of a built Functional or Sequential model, batch 1.
 
     `input_shape` (per example, no batch axis; a list of them for several inputs) fills in
     axes the model leaves as None, e.g. the time axis of a recurrent model; by default the
-    model's own input shapes are used and must be fully defined.
+    model's own input shapes are used and must be fully defined. `rule` names the MAC
+    counting rule (a key of COUNTING_RULES; default the DCASE kernel-MAC rule).
     """
+    if rule not in COUNTING_RULES:
+        raise ConfigError(f"unknown counting rule {rule!r}; known: {sorted(COUNTING_RULES)}")
     if not _is_graph_model(model):
         raise UnsupportedLayerError(
             f"model {model.name!r} ({type(model).__name__}): count_model needs a Functional "
@@ -177,7 +214,7 @@ def count_model(
         keras.KerasTensor((1, *shape), dtype=ref.dtype)
         for shape, ref in zip(per_example, model_inputs)
     ]
-    counter = _Counter()
+    counter = _Counter(rule)
     inputs: Any = specs if len(specs) > 1 else specs[0]
     counter.run_model(model, [inputs], {}, prefix="")
     counter.check_all_weights_seen(model)
@@ -186,6 +223,7 @@ def count_model(
         model_name=model.name,
         input_shape=shapes[0] if len(shapes) == 1 else shapes,
         layers=tuple(counter.rows),
+        rule=rule,
     )
 
 
@@ -240,10 +278,15 @@ def _is_graph_model(layer: Any) -> bool:
 class _Counter:
     """Collects rows while the model graph is evaluated symbolically with batch-1 specs."""
 
-    def __init__(self) -> None:
+    def __init__(self, rule: str = "dcase") -> None:
+        self.rule = rule
         self.rows: list[LayerCost] = []
         self._seen_weights: set[int] = set()
         self._calls: dict[int, int] = {}
+        # id(output spec) -> (producing op, its input shapes); the specs are kept alive so
+        # that ids stay unique. Only the tflite rule looks at producers.
+        self._producers: dict[int, tuple[Any, list[tuple]]] = {}
+        self._keep: list[Any] = []
 
     def run_model(self, model: keras.Model, args: list, kwargs: dict, prefix: str) -> Any:
         if isinstance(model, keras.Sequential):
@@ -264,16 +307,20 @@ class _Counter:
                 # Expand a nested model into its own layers, named "outer/inner".
                 return self.run_model(op, list(args), kwargs, f"{prefix}{op.name}/")
             out = op.compute_output_spec(*args, **kwargs)
-            in_shapes = [tuple(t.shape) for t in keras.tree.flatten(args)
-                         if isinstance(t, keras.KerasTensor)]
+            in_tensors = [t for t in keras.tree.flatten(args) if isinstance(t, keras.KerasTensor)]
+            in_shapes = [tuple(t.shape) for t in in_tensors]
             out_shapes = [tuple(t.shape) for t in keras.tree.flatten(out)]
-            self._add_row(op, prefix, in_shapes, out_shapes)
+            producers = [self._producers.get(id(t)) for t in in_tensors]
+            self._add_row(op, prefix, in_shapes, out_shapes, producers)
+            for t in keras.tree.flatten(out):
+                self._producers[id(t)] = (op, in_shapes)
+                self._keep.append(t)
             return out
 
         return evaluate
 
     def _add_row(self, op: Any, prefix: str, in_shapes: list[tuple],
-                 out_shapes: list[tuple]) -> None:
+                 out_shapes: list[tuple], producers: list | None = None) -> None:
         call_index = self._calls.get(id(op), 0) + 1
         self._calls[id(op)] = call_index
         name = prefix + op.name + (f" (call {call_index})" if call_index > 1 else "")
@@ -287,7 +334,7 @@ class _Counter:
                 trainable += size
             else:
                 non_trainable += size
-        macs = _operation_macs(op, in_shapes, out_shapes)
+        macs = _operation_macs(op, in_shapes, out_shapes, self.rule, producers or [])
         shapes = [(None, *shape[1:]) for shape in out_shapes]
         self.rows.append(LayerCost(
             name=name,
@@ -311,7 +358,8 @@ class _Counter:
 # per-layer MAC rules (shapes have batch 1 in front)
 
 
-def _operation_macs(op: Any, in_shapes: list[tuple], out_shapes: list[tuple]) -> int:
+def _operation_macs(op: Any, in_shapes: list[tuple], out_shapes: list[tuple],
+                    rule: str = "dcase", producers: Sequence = ()) -> int:
     for shape in in_shapes + out_shapes:
         if any(dim is None for dim in shape):
             raise ConfigError(
@@ -319,6 +367,17 @@ def _operation_macs(op: Any, in_shapes: list[tuple], out_shapes: list[tuple]) ->
                 " to count_model to fix the undefined axes"
             )
     if isinstance(op, keras.layers.Layer):
+        # Extension hook: a custom layer states its own MACs under a rule (a bilinear map; 0
+        # for scalar scales and norms), or None to be counted by the rule's default.
+        hook = getattr(op, "count_macs", None)
+        if hook is not None:
+            own = hook(rule, in_shapes, out_shapes)
+            if own is not None:
+                return int(own)
+        if rule == "torchinfo":
+            return _torchinfo_layer_macs(op, in_shapes, out_shapes)
+        if rule == "tflite":
+            return _tflite_layer_macs(op, in_shapes, out_shapes, producers)
         return _layer_macs(op, in_shapes, out_shapes)
     if type(op).__name__ in _WEIGHTLESS_MAC_OPS:
         raise UnsupportedLayerError(
@@ -366,10 +425,6 @@ def _layer_macs(layer: keras.layers.Layer, in_shapes: list[tuple],
         return steps * _layer_macs(inner, inner_in, inner_out)
     if isinstance(layer, _ZERO_MAC_WEIGHTED_LAYERS):
         return 0
-    if callable(getattr(layer, "count_macs", None)):
-        # Extension hook: a custom layer states its own MACs (a bilinear map; 0 for scalar
-        # scales and norms, which are element-wise under this rule).
-        return int(layer.count_macs(in_shapes, out_shapes))
     if class_name in _WEIGHTLESS_MAC_OPS:
         raise UnsupportedLayerError(
             f"layer {layer.name!r} ({class_name}) multiply-accumulates but has no counting rule"
@@ -380,6 +435,79 @@ def _layer_macs(layer: keras.layers.Layer, in_shapes: list[tuple],
             "build it from supported layers or add a rule to common/complexity.py"
         )
     return 0  # weightless: activations, pooling, reshapes, element-wise merges, dropout
+
+
+def _torchinfo_layer_macs(layer: keras.layers.Layer, in_shapes: list[tuple],
+                          out_shapes: list[tuple]) -> int:
+    """torchinfo 1.8 `calculate_macs`: conv-like modules multiply their weight and bias counts
+    by the output positions, every other module by the batch (1) only."""
+    bias = getattr(layer, "bias", None) if getattr(layer, "use_bias", False) else None
+    bias_size = _size(bias) if bias is not None else 0
+    if isinstance(layer, _SEPARABLE):
+        positions = _spatial_positions(layer, out_shapes[0])
+        return positions * (_size(layer.depthwise_kernel) + _size(layer.pointwise_kernel)
+                            + bias_size)
+    if isinstance(layer, _DEPTHWISE + _CONV + _CONV_TRANSPOSE):
+        return _spatial_positions(layer, out_shapes[0]) * (_size(layer.kernel) + bias_size)
+    if isinstance(layer, keras.layers.Dense):
+        return _size(layer.kernel) + bias_size
+    if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional,
+                          keras.layers.TimeDistributed)):
+        raise UnsupportedLayerError(
+            f"layer {layer.name!r} ({type(layer).__name__}) has no torchinfo counting rule here"
+        )
+    if type(layer).__name__ in _WEIGHTLESS_MAC_OPS:
+        raise UnsupportedLayerError(
+            f"layer {layer.name!r} ({type(layer).__name__}) multiply-accumulates but has no "
+            "counting rule"
+        )
+    return sum(_size(w) for w in layer.trainable_weights)
+
+
+_TFLITE_FOLDS_INTO = _CONV + _DEPTHWISE + _SEPARABLE + (keras.layers.Dense,)
+_POOLING = (keras.layers.MaxPooling1D, keras.layers.MaxPooling2D, keras.layers.MaxPooling3D,
+            keras.layers.AveragePooling1D, keras.layers.AveragePooling2D,
+            keras.layers.AveragePooling3D)
+_GLOBAL_MEAN = (keras.layers.GlobalAveragePooling1D, keras.layers.GlobalAveragePooling2D,
+                keras.layers.GlobalAveragePooling3D)
+
+
+def _tflite_layer_macs(layer: keras.layers.Layer, in_shapes: list[tuple],
+                       out_shapes: list[tuple], producers: Sequence) -> int:
+    """tflite-tools `_macs_for_op` applied to the ops the converter makes of `layer`."""
+    producer = producers[0] if producers else None
+    if isinstance(layer, _SEPARABLE + _DEPTHWISE + _CONV):
+        return _layer_macs(layer, in_shapes, out_shapes)
+    if isinstance(layer, _CONV_TRANSPOSE):
+        return 0
+    if isinstance(layer, keras.layers.Dense):
+        in_shape = in_shapes[0]
+        if producer is not None and isinstance(producer[0], keras.layers.Flatten):
+            # The converter folds Flatten into FULLY_CONNECTED; its input keeps the
+            # pre-flatten shape and tflite-tools reads only the last axis.
+            return producer[1][0][-1] * int(layer.units)
+        return math.prod(in_shape[:-1]) * in_shape[-1] * int(layer.units)
+    if isinstance(layer, _POOLING):
+        return math.prod(out_shapes[0]) * math.prod(layer.pool_size)
+    if isinstance(layer, _GLOBAL_MEAN):
+        return math.prod(in_shapes[0])
+    if isinstance(layer, keras.layers.Add):
+        return (len(in_shapes) - 1) * math.prod(out_shapes[0])
+    if isinstance(layer, keras.layers.BatchNormalization):
+        if producer is not None and isinstance(producer[0], _TFLITE_FOLDS_INTO):
+            return 0
+        return math.prod(out_shapes[0])
+    if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional,
+                          keras.layers.TimeDistributed)):
+        raise UnsupportedLayerError(
+            f"layer {layer.name!r} ({type(layer).__name__}) has no tflite counting rule here"
+        )
+    if type(layer).__name__ in _WEIGHTLESS_MAC_OPS:
+        raise UnsupportedLayerError(
+            f"layer {layer.name!r} ({type(layer).__name__}) multiply-accumulates but has no "
+            "counting rule"
+        )
+    return 0
 
 
 def _cell_macs_per_step(layer: keras.layers.Layer, cell: Any) -> int:

@@ -156,7 +156,7 @@ class GlobalLayerNorm(layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def count_macs(self, in_shapes, out_shapes) -> int:
+    def count_macs(self, rule: str, in_shapes, out_shapes) -> int:
         return 0  # element-wise normalisation: 0 MACs by the DCASE convention
 
     def get_config(self):
@@ -181,7 +181,7 @@ class ScalarScale(layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def count_macs(self, in_shapes, out_shapes) -> int:
+    def count_macs(self, rule: str, in_shapes, out_shapes) -> int:
         return 0  # element-wise
 
     def get_config(self):

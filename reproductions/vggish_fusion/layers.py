@@ -73,7 +73,7 @@ class Bilinear(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], self.units)
 
-    def count_macs(self, in_shapes, out_shapes) -> int:
+    def count_macs(self, rule: str, in_shapes, out_shapes) -> int:
         """Multiply-accumulates per example for ``common.complexity``: in1·in2·units, the size
         of the weight kernel (the DCASE kernel-MAC convention; the final weighting by x1 is
         an element-wise product with an activation and counts 0, as Multiply does)."""
