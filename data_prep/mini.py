@@ -221,6 +221,21 @@ def resolve_root(dataset: str, env_var: str, root: str | Path | None, mini_if_un
     return build_mini(), True
 
 
+def writer_attr(module: str, name: str):
+    """``name`` from the mini writer of dataset module ``module`` (``<module>_mini``), for a
+    dataset module's ``__getattr__``: the writer's public names stay reachable from the
+    validator module without the validator importing the writer (which imports it)."""
+    if name.startswith("_"):
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    import importlib
+
+    writer = importlib.import_module(f"{module}_mini")
+    try:
+        return getattr(writer, name)
+    except AttributeError:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}") from None
+
+
 def read_mini(root: Path) -> dict:
     path = find_mini_json(Path(root))
     if path is None:
