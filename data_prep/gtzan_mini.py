@@ -11,16 +11,14 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import DatasetError
-from common.fileio import is_done, stable_hash
+from common.fileio import stable_hash
 from data_prep import mini as mini_corpus
 from data_prep.gtzan import FILE_SECONDS, LABELS, LAYOUT_DIR, NAME, SAMPLERATE
 from data_prep.mini import OutputSpec, Piece
-from data_prep.paths import mini_root
 from data_prep.sources import Recording, catalogue, speaker_package
 from data_prep.treatment import TreatmentConfig
 
 MINI_VERSION = 1
-
 
 
 @dataclass(frozen=True)
@@ -124,13 +122,8 @@ def mini_key(seed: int, config: GtzanMiniConfig | None = None) -> str:
 def write_mini(dest: str | Path | None = None, seed: int = 0, *,
                config: GtzanMiniConfig | None = None, workers: int | None = None) -> Path:
     """Build the GTZAN-layout mini corpus; returns the folder holding MINI.json and music_speech/."""
-    dest = Path(dest) if dest is not None else mini_root(NAME)
-    key = mini_key(seed, config)
-    if is_done(dest, key):
-        return dest
-    specs = plan_mini(seed, config)
-    packages = sorted({p.rec.package for s in specs for p in s.pieces})
     info = {"dataset": NAME, "layout": "GTZAN music/speech (marsyas)", "mini_version": MINI_VERSION,
             "seed": seed, "config": asdict(config or GtzanMiniConfig()), "labels": LABELS,
             "samplerate": SAMPLERATE}
-    return mini_corpus.build_corpus(dest, key, specs, TREATMENT, info, _extra_files, packages, workers)
+    return mini_corpus.write_planned(NAME, dest, mini_key(seed, config), lambda: plan_mini(seed, config),
+                                     TREATMENT, info, _extra_files, workers)

@@ -13,16 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import DatasetError
-from common.fileio import is_done, stable_hash
+from common.fileio import stable_hash
 from data_prep import mini as mini_corpus
 from data_prep.mini import OutputSpec, Piece
 from data_prep.musan import LABELS, NAME, SAMPLERATE
-from data_prep.paths import mini_root
 from data_prep.sources import PACKAGES, Recording, catalogue, speaker_package
 from data_prep.treatment import TreatmentConfig
 
 MINI_VERSION = 1
-
 
 
 @dataclass(frozen=True)
@@ -223,13 +221,8 @@ def mini_key(seed: int, config: MusanMiniConfig | None = None) -> str:
 def write_mini(dest: str | Path | None = None, seed: int = 0, *,
                config: MusanMiniConfig | None = None, workers: int | None = None) -> Path:
     """Build the MUSAN-layout mini corpus (idempotent: a matching done marker returns at once)."""
-    dest = Path(dest) if dest is not None else mini_root(NAME)
-    key = mini_key(seed, config)
-    if is_done(dest, key):
-        return dest
-    specs = plan_mini(seed, config)
-    packages = sorted({p.rec.package for s in specs for p in s.pieces})
     info = {"dataset": NAME, "layout": "MUSAN (OpenSLR 17)", "mini_version": MINI_VERSION,
             "seed": seed, "config": asdict(config or MusanMiniConfig()), "labels": LABELS,
             "samplerate": SAMPLERATE}
-    return mini_corpus.build_corpus(dest, key, specs, TREATMENT, info, _extra_files, packages, workers)
+    return mini_corpus.write_planned(NAME, dest, mini_key(seed, config), lambda: plan_mini(seed, config),
+                                     TREATMENT, info, _extra_files, workers)

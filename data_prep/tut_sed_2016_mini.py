@@ -27,21 +27,17 @@ evaluation_setup lists tell the split (as for the official data). Files are 16-b
 """
 from __future__ import annotations
 
-import re
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from common.audio_io import write_audio
-from common.errors import DatasetError
-from common.fileio import atomic_write_json, atomic_write_text, is_done, mark_done, stable_hash
+from common.fileio import atomic_write_text, stable_hash
 from data_prep import mini as mini_corpus
-from data_prep import paths
-from data_prep.mini import MINI_JSON
+from data_prep.class_sources import (EVENT_PACKAGES, UFOAI_FOOTSTEPS, UFOAI_GUN_SHOTS, UFOAI_THUNDER,
+                                     ClassRule, merge_shot_edits, ordered, rms, rule_table,
+                                     select_recordings)
 from data_prep.mixer import EventClip, MixerConfig, active_extent, max_polyphony, mix_events
-from data_prep.notice import write_notice
 from data_prep.sources import catalogue, read_recording
 from data_prep.splits import group_split
 from data_prep.treatment import TreatmentConfig, treat
@@ -51,23 +47,15 @@ from data_prep.tut_sed_2016 import (LABELS, MIX_PREFIX, NAME, SAMPLERATE, annota
 MINI_VERSION = 1
 
 
-@dataclass(frozen=True)
-class _Rule:
-    titles: tuple[str, ...] = ()
-    id_pattern: str | None = None
-
-
-MINI_LABELS: dict[str, _Rule] = {
-    "alarms_and_sirens": _Rule(("Level crossing", "Factory Whistle")),
-    "bird_singing": _Rule(("Tropical: Bird (1)", "Tropical: Bird (2)")),
-    "bus": _Rule(("Truck/old bus start, pull away", "Modern bus start", "Old bus start")),
-    "crowd_applause": _Rule(("Applause",)),
-    "footsteps": _Rule(id_pattern=r"ufoai/footsteps/(carpet|dirt|grass|gravel|linoleum|metal|sand"
-                                  r"|snow|splash|stone|tile|wood)\d*"),
-    "glass_smash": _Rule(id_pattern=r"ufoai/misc/breakglass0[2-7]"),
-    "gun_shot": _Rule(id_pattern=r"ufoai/weapons/bullet-(pistol2?|rifle(-\d+x)?|shotgun(-3x|mini)?"
-                                 r"|smg(-\d+x)?|sniper|hmg-\d+x|chaingun-\d+x)"),
-    "thunder": _Rule(id_pattern=r"ufoai/ambience/thunder\d"),
+MINI_LABELS: dict[str, ClassRule] = {
+    "alarms_and_sirens": ClassRule(("Level crossing", "Factory Whistle")),
+    "bird_singing": ClassRule(("Tropical: Bird (1)", "Tropical: Bird (2)")),
+    "bus": ClassRule(("Truck/old bus start, pull away", "Modern bus start", "Old bus start")),
+    "crowd_applause": ClassRule(("Applause",)),
+    "footsteps": ClassRule(id_pattern=UFOAI_FOOTSTEPS),
+    "glass_smash": ClassRule(id_pattern=r"ufoai/misc/breakglass0[2-7]"),
+    "gun_shot": ClassRule(id_pattern=UFOAI_GUN_SHOTS),
+    "thunder": ClassRule(id_pattern=UFOAI_THUNDER),
 }
 UNUSED_LABELS = {
     "baby_crying": "no baby recording in the packages",
@@ -79,7 +67,7 @@ UNUSED_LABELS = {
     "motorcycle": "no motorcycle recording",
     "rain": "no labelled rain recording",
 }
-MINI_PACKAGES = ("openttd-opensfx", "ufoai-sound")
+MINI_PACKAGES = EVENT_PACKAGES
 MINI_MIXTURES = {"train": 12, "validate": 4, "test": 4}
 MINI_DURATION_S = 30.0
 MINI_EVENTS_PER_MIXTURE = 30
@@ -98,23 +86,7 @@ MIXER = MixerConfig(samplerate=SAMPLERATE, duration_s=MINI_DURATION_S, max_polyp
 def leak_group(rec) -> str:
     """Core group, merged further where edits of one recording carry different names
     (UFO:AI "bullet-rifle-3x" repeats the "bullet-rifle" shot)."""
-    return re.sub(r"^(ufoai/weapons/bullet-[a-z]+?)(2|mini)?(-\d+x)?$", r"\1", rec.group)
-
-
-def select_recordings(recs, rules: dict[str, _Rule]) -> dict[str, list]:
-    """Recordings per label; DatasetError naming a rule that matches nothing (package changed)."""
-    out: dict[str, list] = {}
-    for label, rule in rules.items():
-        chosen = [r for r in recs
-                  if (r.package == "openttd-opensfx" and r.label in rule.titles)
-                  or (rule.id_pattern and re.fullmatch(rule.id_pattern, r.id))]
-        found_titles = {r.label for r in chosen if r.package == "openttd-opensfx"}
-        lost = [t for t in rule.titles if t not in found_titles]
-        if lost or not chosen:
-            raise DatasetError(f"label {label!r}: recordings {lost or rule.id_pattern!r} not found "
-                               f"in the installed packages {MINI_PACKAGES}")
-        out[label] = chosen
-    return out
+    return merge_shot_edits(rec.group)
 
 
 def _split_groups(groups_by_label: dict[str, list[str]], seed: int) -> dict[str, str]:
@@ -144,12 +116,8 @@ def _event_spans(y: np.ndarray, sr: int, rng: np.random.Generator) -> list[tuple
         if end - pos >= sr:
             spans.append((pos, end))
         pos = end
-    level = _rms(y[start:stop])
-    return [(a, b) for a, b in spans if _rms(y[a:b]) >= level * 10 ** (-MINI_QUIET_DB / 20)]
-
-
-def _rms(y: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if y.size else 0.0
+    level = rms(y[start:stop])
+    return [(a, b) for a, b in spans if rms(y[a:b]) >= level * 10 ** (-MINI_QUIET_DB / 20)]
 
 
 def mini_key(seed: int) -> str:
@@ -164,17 +132,16 @@ def mini_key(seed: int) -> str:
 
 def write_mini(dest: str | Path | None = None, seed: int = 0) -> Path:
     """Build the TUT-SED-layout mini corpus (idempotent for a seed); returns its root."""
-    dest = Path(dest) if dest is not None else paths.mini_root(NAME)
-    key = mini_key(seed)
-    if is_done(dest, key):
-        return dest
-    mini_corpus.check_dest(dest)
-    t0 = time.perf_counter()
-    out = mini_corpus.staging(dest)       # built here, moved to dest when complete
+    return mini_corpus.build_mini(mini_corpus.destination(NAME, dest), mini_key(seed),
+                                  lambda out: _fill(out, seed), seconds_in_manifest=True)
+
+
+def _fill(out: Path, seed: int) -> mini_corpus.Built:
+    """Write mixtures, annotations and evaluation-setup lists into ``out``; MINI.json's content."""
     cfg = TREATMENT
     sr = cfg.samplerate
     rng = np.random.default_rng(seed)
-    chosen = select_recordings(catalogue(MINI_PACKAGES), MINI_LABELS)
+    chosen = select_recordings(catalogue(MINI_PACKAGES), MINI_LABELS, "label")
     split_of_group = _split_groups({lab: [leak_group(r) for r in recs]
                                     for lab, recs in chosen.items()}, seed)
 
@@ -230,19 +197,16 @@ def write_mini(dest: str | Path | None = None, seed: int = 0) -> Path:
     atomic_write_text(setup_dir / "test.txt", listing(ids_of["test"], False))
     atomic_write_text(setup_dir / "evaluate.txt", listing(ids_of["test"], True))
 
-    used = [r for label in sorted(chosen) for r in chosen[label]]
-    write_notice(out, MINI_PACKAGES, used)
     all_events = [e for v in mixtures.values() for e in v["events"]]
     per_label = {lab: sum(e.label == lab for e in all_events) for lab in LABELS}
-    atomic_write_json(out / MINI_JSON, {
+    manifest = {
         "dataset": NAME, "mini_version": MINI_VERSION, "seed": seed, "samplerate": sr,
         "note": "Official 16 label slots; only the used labels have events, from real Debian "
                 "recordings (see data_prep/tut_sed_2016.py). Unused labels were not faked.",
         "labels": list(LABELS),
         "used_labels": sorted(MINI_LABELS),
         "unused_labels": UNUSED_LABELS,
-        "label_sources": {lab: {"opensfx_titles": list(r.titles), "id_pattern": r.id_pattern}
-                          for lab, r in MINI_LABELS.items()},
+        "label_sources": rule_table(MINI_LABELS),
         "labels_per_split": {s: sorted(pool[s]) for s in MINI_MIXTURES},
         "treatment": cfg.to_dict(),
         "mixer": {"duration_s": MIXER.duration_s, "max_polyphony": MIXER.max_polyphony,
@@ -258,8 +222,6 @@ def write_mini(dest: str | Path | None = None, seed: int = 0) -> Path:
                             sorted(mixtures.items(), key=lambda kv: int(kv[0]))},
         "sources": sources,
         "split_of_group": dict(sorted(split_of_group.items())),
-        "build_seconds": round(time.perf_counter() - t0, 2),
-    })
-    mark_done(out, key, seed=seed, version=MINI_VERSION, mixtures=len(mixtures))
-    mini_corpus.publish(out, dest)
-    return dest
+    }
+    return mini_corpus.Built(manifest, MINI_PACKAGES, ordered(chosen),
+                             {"seed": seed, "version": MINI_VERSION, "mixtures": len(mixtures)})

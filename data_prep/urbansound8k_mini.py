@@ -30,21 +30,18 @@ give one slice (their non-silent extent).
 from __future__ import annotations
 
 import re
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from common.audio_io import write_audio
-from common.errors import DatasetError
-from common.fileio import atomic_write_json, atomic_write_text, is_done, mark_done, stable_hash
+from common.fileio import atomic_write_text, stable_hash
 from data_prep import mini as mini_corpus
-from data_prep import paths
-from data_prep.mini import MINI_JSON
+from data_prep.class_sources import (EVENT_PACKAGES, UFOAI_FOOTSTEPS, UFOAI_GUN_SHOTS, UFOAI_THUNDER,
+                                     ClassRule, merge_shot_edits, ordered, rms, rule_table,
+                                     select_recordings)
 from data_prep.mixer import active_extent
-from data_prep.notice import write_notice
 from data_prep.sources import catalogue, read_recording
 from data_prep.treatment import TreatmentConfig, treat
 from data_prep.urbansound8k import (COLUMNS, FOLDS, MAX_SLICE_S, NAME, csv_path, slice_file_name,
@@ -54,36 +51,27 @@ MINI_SAMPLERATE = 22050
 MINI_VERSION = 1
 
 
-@dataclass(frozen=True)
-class _Rule:
-    """Recordings of one class: OpenSFX titles and/or a regular expression over catalogue ids."""
-    titles: tuple[str, ...] = ()
-    id_pattern: str | None = None
-
-
-MINI_CLASSES: dict[str, _Rule] = {
-    "breaking": _Rule(id_pattern=r"ufoai/misc/break(glass0[2-7]|metal0[2-4]|wood0[1-7])"),
-    "explosion": _Rule(("Explosion",),
+MINI_CLASSES: dict[str, ClassRule] = {
+    "breaking": ClassRule(id_pattern=r"ufoai/misc/break(glass0[2-7]|metal0[2-4]|wood0[1-7])"),
+    "explosion": ClassRule(("Explosion",),
                        r"ufoai/weapons/explosion(-(fire|flashbang|grenade|plasma|rocket))?"
                        r"|ufoai/geoscape/combat-(explosion|rocket-exp)"),
-    "fire": _Rule(id_pattern=r"ufoai/ambience/(fire\d*|firesoft|smallfire)"),
-    "footsteps": _Rule(id_pattern=r"ufoai/footsteps/(carpet|dirt|grass|gravel|linoleum|metal|sand"
-                                  r"|snow|splash|stone|tile|wood)\d*"),
-    "gun_shot": _Rule(id_pattern=r"ufoai/weapons/bullet-(pistol2?|rifle(-\d+x)?|shotgun(-3x|mini)?"
-                                 r"|smg(-\d+x)?|sniper|hmg-\d+x|chaingun-\d+x)"),
-    "human_cry": _Rule(id_pattern=r"ufoai/soldiers/(?!femaledeath04$)(female|male)(death|hurt)\d+"
+    "fire": ClassRule(id_pattern=r"ufoai/ambience/(fire\d*|firesoft|smallfire)"),
+    "footsteps": ClassRule(id_pattern=UFOAI_FOOTSTEPS),
+    "gun_shot": ClassRule(id_pattern=UFOAI_GUN_SHOTS),
+    "human_cry": ClassRule(id_pattern=r"ufoai/soldiers/(?!femaledeath04$)(female|male)(death|hurt)\d+"
                                   r"|ufoai/civilians/civ(fem|male)\w+"),
-    "thunder": _Rule(id_pattern=r"ufoai/ambience/thunder\d"),
-    "vehicle": _Rule(("Propeller plane start", "Early jet take off", "Mach 1+ Jet take off",
+    "thunder": ClassRule(id_pattern=UFOAI_THUNDER),
+    "vehicle": ClassRule(("Propeller plane start", "Early jet take off", "Mach 1+ Jet take off",
                       "Modern jet take off", "Helicopter", "Toyland: Propeller plane take off",
                       "Truck/old bus start, pull away", "Modern bus start", "Old bus start",
                       "Maglev train station departure", "Monorail train station departure"),
                      r"ufoai/ugv/diesel-(idle|move|stop)"),
-    "water": _Rule(id_pattern=r"ufoai/ambience/(water0[1-3]|waterfontain)"
+    "water": ClassRule(id_pattern=r"ufoai/ambience/(water0[1-3]|waterfontain)"
                               r"|ufoai/impact/water(bullet)?-impact"),
-    "wind": _Rule(("Wind", "Heavy wind"), r"ufoai/ambience/arcticwind"),
+    "wind": ClassRule(("Wind", "Heavy wind"), r"ufoai/ambience/arcticwind"),
 }
-MINI_PACKAGES = ("openttd-opensfx", "ufoai-sound")
+MINI_PACKAGES = EVENT_PACKAGES
 MINI_SLICE_S = (2.0, 4.0)      # long recordings: consecutive slices of this length range
 MINI_MIN_SLICE_S = 1.0         # a final remainder shorter than this is dropped
 MINI_QUIET_DB = 30.0           # slices this far below their recording's level are dropped
@@ -98,28 +86,10 @@ def leak_group(rec) -> str:
     """The core group, merged further where edits of one recording carry different names:
     UFO:AI "bullet-rifle-3x" repeats the "bullet-rifle" shot, the diesel UGV clips are one
     engine, "civfemdeath01a"/"civfemdeath02a" are takes of one session."""
-    group = rec.group
-    group = re.sub(r"^(ufoai/weapons/bullet-[a-z]+?)(2|mini)?(-\d+x)?$", r"\1", group)
+    group = merge_shot_edits(rec.group)
     group = re.sub(r"^(ufoai/ugv/diesel)-\w+$", r"\1", group)
     group = re.sub(r"^(ufoai/civilians/civ[a-z]+?)\d+a$", r"\1", group)
     return group
-
-
-def select_recordings(recs, rules: dict[str, _Rule]) -> dict[str, list]:
-    """Recordings per class; DatasetError naming a rule that matches nothing (package changed)."""
-    out: dict[str, list] = {}
-    for label, rule in rules.items():
-        chosen = [r for r in recs
-                  if (r.package == "openttd-opensfx" and r.label in rule.titles)
-                  or (rule.id_pattern and re.fullmatch(rule.id_pattern, r.id))]
-        found_titles = {r.label for r in chosen if r.package == "openttd-opensfx"}
-        lost = [t for t in rule.titles if t not in found_titles]
-        if lost or not chosen or (rule.id_pattern and not any(r.package != "openttd-opensfx"
-                                                              for r in chosen)):
-            raise DatasetError(f"class {label!r}: recordings {lost or rule.id_pattern!r} not found "
-                               f"in the installed packages {MINI_PACKAGES}")
-        out[label] = chosen
-    return out
 
 
 def _cut_slices(y: np.ndarray, sr: int, rng: np.random.Generator) -> list[tuple[int, int]]:
@@ -135,10 +105,6 @@ def _cut_slices(y: np.ndarray, sr: int, rng: np.random.Generator) -> list[tuple[
             spans.append((pos, end))
         pos = end
     return spans
-
-
-def _rms(y: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if y.size else 0.0
 
 
 def _assign_folds(groups_by_class: dict[str, dict[str, int]], seed: int) -> dict[str, int]:
@@ -172,17 +138,16 @@ def mini_key(seed: int) -> str:
 
 def write_mini(dest: str | Path | None = None, seed: int = 0) -> Path:
     """Build the UrbanSound8K-layout mini corpus (idempotent for a seed); returns its root."""
-    dest = Path(dest) if dest is not None else paths.mini_root(NAME)
-    key = mini_key(seed)
-    if is_done(dest, key):
-        return dest
-    mini_corpus.check_dest(dest)
-    t0 = time.perf_counter()
-    out = mini_corpus.staging(dest)       # built here, moved to dest when complete
+    return mini_corpus.build_mini(mini_corpus.destination(NAME, dest), mini_key(seed),
+                                  lambda out: _fill(out, seed), seconds_in_manifest=True)
+
+
+def _fill(out: Path, seed: int) -> mini_corpus.Built:
+    """Write the slices and metadata CSV into ``out``; MINI.json's content."""
     cfg = TREATMENT
     sr = cfg.samplerate
     rng = np.random.default_rng(seed)
-    chosen = select_recordings(catalogue(MINI_PACKAGES), MINI_CLASSES)
+    chosen = select_recordings(catalogue(MINI_PACKAGES), MINI_CLASSES, "class")
     class_ids = {label: i for i, label in enumerate(sorted(MINI_CLASSES))}
 
     # fsID = 1-based index of the recording in (class, catalogue) order.
@@ -193,10 +158,10 @@ def write_mini(dest: str | Path | None = None, seed: int = 0) -> Path:
             fs_id += 1
             y = read_recording(rec, sr)
             spans = _cut_slices(y, sr, rng)
-            level = _rms(y[spans[0][0]:spans[-1][1]])
+            level = rms(y[spans[0][0]:spans[-1][1]])
             kept = 0
             for a, b in spans:
-                if _rms(y[a:b]) < level * 10 ** (-MINI_QUIET_DB / 20):
+                if rms(y[a:b]) < level * 10 ** (-MINI_QUIET_DB / 20):
                     continue
                 slices.append({"fsID": fs_id, "classID": class_ids[label], "class": label,
                                "sliceID": kept, "start": a / sr, "end": b / sr,
@@ -222,25 +187,20 @@ def write_mini(dest: str | Path | None = None, seed: int = 0) -> Path:
     meta = pd.DataFrame(rows, columns=list(COLUMNS))
     atomic_write_text(csv_path(out), meta.to_csv(index=False))
 
-    used = [r for label in sorted(chosen) for r in chosen[label]]
-    write_notice(out, MINI_PACKAGES, used)
     counts = {"slices": len(meta), **{k: int(v) for k, v in meta.groupby("class").size().items()}}
     durations = [len(s["audio"]) / sr for s in slices]
-    atomic_write_json(out / MINI_JSON, {
+    manifest = {
         "dataset": NAME, "mini_version": MINI_VERSION, "seed": seed, "samplerate": sr,
         "note": "Classes are this mini corpus's own (real Debian recordings), not UrbanSound8K's; "
                 "see data_prep/urbansound8k.py.",
         "classes": {str(i): label for label, i in class_ids.items()},
-        "class_sources": {label: {"opensfx_titles": list(rule.titles), "id_pattern": rule.id_pattern}
-                          for label, rule in MINI_CLASSES.items()},
+        "class_sources": rule_table(MINI_CLASSES),
         "treatment": cfg.to_dict(),
         "counts": counts,
         "slices_per_fold": {str(k): int(v) for k, v in meta.groupby("fold").size().items()},
         "total_duration_s": round(float(sum(durations)), 3),
         "sources": {str(k): v for k, v in sources.items()},
         "fold_of_group": dict(sorted(fold_of.items())),
-        "build_seconds": round(time.perf_counter() - t0, 2),
-    })
-    mark_done(out, key, seed=seed, version=MINI_VERSION, slices=len(meta))
-    mini_corpus.publish(out, dest)
-    return dest
+    }
+    return mini_corpus.Built(manifest, MINI_PACKAGES, ordered(chosen),
+                             {"seed": seed, "version": MINI_VERSION, "slices": len(meta)})
