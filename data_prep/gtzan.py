@@ -7,8 +7,8 @@ Official layout (spec swishnet.md §3.2)::
 (the SwishNet paper says 60 + 60; the seed's notebook logs 64 + 64). Labels use the seed's
 MUSAN map: music=1, speech=2.
 
-The mini corpus in this layout is built by :mod:`data_prep.gtzan_mini` (``write_mini`` here
-forwards to it; its other names stay reachable as attributes of this module).
+The mini corpus in this layout is built by :mod:`data_prep.gtzan_mini` (its
+``write_mini``, ``mini_key`` and the rest are reachable as attributes of this module).
 """
 from __future__ import annotations
 
@@ -32,6 +32,11 @@ LABELS = {"music": 1, "speech": 2}
 LAYOUT_DIR = "music_speech"
 # A file this far from 30 s is reported in the notes (not rejected).
 DURATION_TOLERANCE_S = 1.0
+
+
+def __getattr__(name: str):
+    """``write_mini`` and the writer's other names, from :mod:`data_prep.gtzan_mini` on first use."""
+    return mini_corpus.writer_attr(__name__, name)
 
 
 def _resolve_layout(root: Path) -> Path:
@@ -94,16 +99,4 @@ def root(root: str | Path | None = None, *, mini_if_unset: bool = True,
          seed: int = 0) -> tuple[Path, bool]:
     """(dataset root, is_mini): the user's root (argument or $GTZAN_ROOT), else the mini corpus."""
     return mini_corpus.resolve_root(NAME, ENV_VAR, root, mini_if_unset,
-                                    lambda: write_mini(seed=seed))
-
-
-def write_mini(dest: str | Path | None = None, seed: int = 0, **options) -> Path:
-    """Build the mini corpus in this layout: see :func:`data_prep.gtzan_mini.write_mini`."""
-    from data_prep.gtzan_mini import write_mini as build
-
-    return build(dest, seed, **options)
-
-
-def __getattr__(name: str):
-    """The mini writer's public names (plan_mini, its config, ...) stay reachable from here."""
-    return mini_corpus.writer_attr(__name__, name)
+                                    lambda: mini_corpus.writer_attr(__name__, "write_mini")(seed=seed))

@@ -7,8 +7,8 @@ Official layout (spec swishnet.md §3.1)::
 16 kHz mono WAV; 660 music, 930 noise, 426 speech files. Labels come from the top folder:
 noise=0, music=1, speech=2 (the seed's map).
 
-The mini corpus in this layout is built by :mod:`data_prep.musan_mini` (``write_mini`` here
-forwards to it; its other names stay reachable as attributes of this module).
+The mini corpus in this layout is built by :mod:`data_prep.musan_mini` (its
+``write_mini``, ``mini_key`` and the rest are reachable as attributes of this module).
 """
 from __future__ import annotations
 
@@ -29,6 +29,11 @@ EXPECTED = {"music": 660, "noise": 930, "speech": 426}
 LABELS = {"noise": 0, "music": 1, "speech": 2}
 # Columns of music/<subset>/ANNOTATIONS (Kaldi's make_musan.py reads these four).
 MUSIC_ANNOTATION_COLUMNS = ("utt", "genres", "vocals", "artist")
+
+
+def __getattr__(name: str):
+    """``write_mini`` and the writer's other names, from :mod:`data_prep.musan_mini` on first use."""
+    return mini_corpus.writer_attr(__name__, name)
 
 
 # ----------------------------------------------------------------------------- validation
@@ -135,17 +140,4 @@ def root(root: str | Path | None = None, *, mini_if_unset: bool = True,
          seed: int = 0) -> tuple[Path, bool]:
     """(dataset root, is_mini): the user's root (argument or $MUSAN_ROOT), else the mini corpus."""
     return mini_corpus.resolve_root(NAME, ENV_VAR, root, mini_if_unset,
-                                    lambda: write_mini(seed=seed))
-
-
-
-def write_mini(dest: str | Path | None = None, seed: int = 0, **options) -> Path:
-    """Build the mini corpus in this layout: see :func:`data_prep.musan_mini.write_mini`."""
-    from data_prep.musan_mini import write_mini as build
-
-    return build(dest, seed, **options)
-
-
-def __getattr__(name: str):
-    """The mini writer's public names (plan_mini, its config, ...) stay reachable from here."""
-    return mini_corpus.writer_attr(__name__, name)
+                                    lambda: mini_corpus.writer_attr(__name__, "write_mini")(seed=seed))

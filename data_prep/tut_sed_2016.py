@@ -12,8 +12,8 @@ The split (60/20/20 % of mixtures) is fixed by the evaluation_setup lists. Loade
 whether mixtures are numbered from 0 or 1, so nothing here assumes either: mixtures are the
 files that exist, and splits are what the lists name.
 
-The mini corpus in this layout is built by :mod:`data_prep.tut_sed_2016_mini` (``write_mini``
-here forwards to it; its other names stay reachable as attributes of this module).
+The mini corpus in this layout is built by :mod:`data_prep.tut_sed_2016_mini` (its
+``write_mini``, ``mini_key`` and the rest are reachable as attributes of this module).
 """
 from __future__ import annotations
 
@@ -49,6 +49,11 @@ ANNOTATION_COLUMNS = ["onset", "offset", "event_label"]
 MANIFEST_COLUMNS = ["path", "mixture", "split", "annotation", "events", "samplerate", "duration"]
 # A mixture/annotation/feature file name ends in "-mix-<id>.<ext>" or "-annot-<id>.<ext>".
 _ID_IN_NAME = re.compile(r"-(?:mix|annot)-([^./\\]+)\.[A-Za-z0-9]+$")
+
+
+def __getattr__(name: str):
+    """``write_mini`` and the writer's other names, from :mod:`data_prep.tut_sed_2016_mini` on first use."""
+    return mini_corpus.writer_attr(__name__, name)
 
 
 # --------------------------------------------------------------------------- layout
@@ -317,16 +322,5 @@ def validate(root: str | Path | None = None, *, mini: bool = False) -> Validatio
 def root(root: str | Path | None = None, *, mini_if_unset: bool = True,
          seed: int = 0) -> tuple[Path, bool]:
     """The user's dataset root (argument or $TUT_SED_2016_ROOT), else the mini corpus."""
-    return mini_corpus.resolve_root(NAME, ENV_VAR, root, mini_if_unset, lambda: write_mini(seed=seed))
-
-
-def write_mini(dest: str | Path | None = None, seed: int = 0, **options) -> Path:
-    """Build the mini corpus in this layout: see :func:`data_prep.tut_sed_2016_mini.write_mini`."""
-    from data_prep.tut_sed_2016_mini import write_mini as build
-
-    return build(dest, seed, **options)
-
-
-def __getattr__(name: str):
-    """The mini writer's public names (plan_mini, its config, ...) stay reachable from here."""
-    return mini_corpus.writer_attr(__name__, name)
+    return mini_corpus.resolve_root(NAME, ENV_VAR, root, mini_if_unset,
+                                    lambda: mini_corpus.writer_attr(__name__, "write_mini")(seed=seed))

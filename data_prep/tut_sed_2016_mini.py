@@ -138,8 +138,7 @@ def write_mini(dest: str | Path | None = None, seed: int = 0) -> Path:
 
 def _fill(out: Path, seed: int) -> mini_corpus.Built:
     """Write mixtures, annotations and evaluation-setup lists into ``out``; MINI.json's content."""
-    cfg = TREATMENT
-    sr = cfg.samplerate
+    sr = TREATMENT.samplerate
     rng = np.random.default_rng(seed)
     chosen = select_recordings(catalogue(MINI_PACKAGES), MINI_LABELS, "label")
     split_of_group = _split_groups({lab: [leak_group(r) for r in recs]
@@ -155,7 +154,7 @@ def _fill(out: Path, seed: int) -> mini_corpus.Built:
             spans = _event_spans(y, sr, rng)
             for a, b in spans:
                 pool[split].setdefault(label, []).append(
-                    EventClip(label=label, audio=treat(y[a:b], sr, cfg), source=rec.id))
+                    EventClip(label=label, audio=treat(y[a:b], sr, TREATMENT), source=rec.id))
             sources[rec.id] = {"package": rec.package, "label": rec.label, "group": leak_group(rec),
                                "event_label": label, "split": split, "clips": len(spans)}
 
@@ -208,7 +207,7 @@ def _fill(out: Path, seed: int) -> mini_corpus.Built:
         "unused_labels": UNUSED_LABELS,
         "label_sources": rule_table(MINI_LABELS),
         "labels_per_split": {s: sorted(pool[s]) for s in MINI_MIXTURES},
-        "treatment": cfg.to_dict(),
+        "treatment": TREATMENT.to_dict(),
         "mixer": {"duration_s": MIXER.duration_s, "max_polyphony": MIXER.max_polyphony,
                   "gain_db": list(MIXER.gain_db), "trim_threshold_db": MIXER.trim_threshold_db,
                   "events_drawn_per_mixture": MINI_EVENTS_PER_MIXTURE, "events_not_placed": skipped},

@@ -10,8 +10,8 @@ Official layout (Salamon et al. 2014)::
 protocol is 10-fold cross-validation over the given folds (slices of one freesound recording
 share a fold).
 
-The mini corpus in this layout is built by :mod:`data_prep.urbansound8k_mini` (``write_mini``
-here forwards to it; its other names stay reachable as attributes of this module).
+The mini corpus in this layout is built by :mod:`data_prep.urbansound8k_mini` (its
+``write_mini``, ``mini_key`` and the rest are reachable as attributes of this module).
 """
 from __future__ import annotations
 
@@ -42,6 +42,11 @@ CLASS_COUNTS = {"air_conditioner": 1000, "car_horn": 429, "children_playing": 10
 EXPECTED: dict[str, int] = {"slices": 8732, **CLASS_COUNTS}
 MAX_SLICE_S = 4.0
 MANIFEST_COLUMNS = ["path", "fold", "classID", "class", "fsID", "samplerate", "duration"]
+
+
+def __getattr__(name: str):
+    """``write_mini`` and the writer's other names, from :mod:`data_prep.urbansound8k_mini` on first use."""
+    return mini_corpus.writer_attr(__name__, name)
 
 
 # --------------------------------------------------------------------------- layout
@@ -173,16 +178,5 @@ def validate(root: str | Path | None = None, *, mini: bool = False) -> Validatio
 def root(root: str | Path | None = None, *, mini_if_unset: bool = True,
          seed: int = 0) -> tuple[Path, bool]:
     """The user's dataset root (argument or $URBANSOUND8K_ROOT), else the mini corpus."""
-    return mini_corpus.resolve_root(NAME, ENV_VAR, root, mini_if_unset, lambda: write_mini(seed=seed))
-
-
-def write_mini(dest: str | Path | None = None, seed: int = 0, **options) -> Path:
-    """Build the mini corpus in this layout: see :func:`data_prep.urbansound8k_mini.write_mini`."""
-    from data_prep.urbansound8k_mini import write_mini as build
-
-    return build(dest, seed, **options)
-
-
-def __getattr__(name: str):
-    """The mini writer's public names (plan_mini, its config, ...) stay reachable from here."""
-    return mini_corpus.writer_attr(__name__, name)
+    return mini_corpus.resolve_root(NAME, ENV_VAR, root, mini_if_unset,
+                                    lambda: mini_corpus.writer_attr(__name__, "write_mini")(seed=seed))

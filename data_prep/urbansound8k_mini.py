@@ -144,8 +144,7 @@ def write_mini(dest: str | Path | None = None, seed: int = 0) -> Path:
 
 def _fill(out: Path, seed: int) -> mini_corpus.Built:
     """Write the slices and metadata CSV into ``out``; MINI.json's content."""
-    cfg = TREATMENT
-    sr = cfg.samplerate
+    sr = TREATMENT.samplerate
     rng = np.random.default_rng(seed)
     chosen = select_recordings(catalogue(MINI_PACKAGES), MINI_CLASSES, "class")
     class_ids = {label: i for i, label in enumerate(sorted(MINI_CLASSES))}
@@ -165,7 +164,7 @@ def _fill(out: Path, seed: int) -> mini_corpus.Built:
                     continue
                 slices.append({"fsID": fs_id, "classID": class_ids[label], "class": label,
                                "sliceID": kept, "start": a / sr, "end": b / sr,
-                               "audio": treat(y[a:b], sr, cfg), "group": leak_group(rec)})
+                               "audio": treat(y[a:b], sr, TREATMENT), "group": leak_group(rec)})
                 kept += 1
             sources[fs_id] = {"id": rec.id, "package": rec.package, "label": rec.label,
                               "group": leak_group(rec), "class": label, "slices": kept}
@@ -195,7 +194,7 @@ def _fill(out: Path, seed: int) -> mini_corpus.Built:
                 "see data_prep/urbansound8k.py.",
         "classes": {str(i): label for label, i in class_ids.items()},
         "class_sources": rule_table(MINI_CLASSES),
-        "treatment": cfg.to_dict(),
+        "treatment": TREATMENT.to_dict(),
         "counts": counts,
         "slices_per_fold": {str(k): int(v) for k, v in meta.groupby("fold").size().items()},
         "total_duration_s": round(float(sum(durations)), 3),
