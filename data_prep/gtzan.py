@@ -7,8 +7,7 @@ Official layout (spec swishnet.md §3.2)::
 (the SwishNet paper says 60 + 60; the seed's notebook logs 64 + 64). Labels use the seed's
 MUSAN map: music=1, speech=2.
 
-The mini corpus in this layout is built by :mod:`data_prep.gtzan_mini` (its
-``write_mini``, ``mini_key`` and the rest are reachable as attributes of this module).
+Mini corpus in this layout: :mod:`data_prep.gtzan_mini`.
 """
 from __future__ import annotations
 

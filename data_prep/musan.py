@@ -7,8 +7,7 @@ Official layout (spec swishnet.md §3.1)::
 16 kHz mono WAV; 660 music, 930 noise, 426 speech files. Labels come from the top folder:
 noise=0, music=1, speech=2 (the seed's map).
 
-The mini corpus in this layout is built by :mod:`data_prep.musan_mini` (its
-``write_mini``, ``mini_key`` and the rest are reachable as attributes of this module).
+Mini corpus in this layout: :mod:`data_prep.musan_mini`.
 """
 from __future__ import annotations
 

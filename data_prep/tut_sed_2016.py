@@ -12,8 +12,7 @@ The split (60/20/20 % of mixtures) is fixed by the evaluation_setup lists. Loade
 whether mixtures are numbered from 0 or 1, so nothing here assumes either: mixtures are the
 files that exist, and splits are what the lists name.
 
-The mini corpus in this layout is built by :mod:`data_prep.tut_sed_2016_mini` (its
-``write_mini``, ``mini_key`` and the rest are reachable as attributes of this module).
+Mini corpus in this layout: :mod:`data_prep.tut_sed_2016_mini`.
 """
 from __future__ import annotations
 

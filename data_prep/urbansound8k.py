@@ -10,8 +10,7 @@ Official layout (Salamon et al. 2014)::
 protocol is 10-fold cross-validation over the given folds (slices of one freesound recording
 share a fold).
 
-The mini corpus in this layout is built by :mod:`data_prep.urbansound8k_mini` (its
-``write_mini``, ``mini_key`` and the rest are reachable as attributes of this module).
+Mini corpus in this layout: :mod:`data_prep.urbansound8k_mini`.
 """
 from __future__ import annotations
 
