@@ -11,4 +11,5 @@ Modules (import what you need; nothing heavy is imported here):
   mini        shared mini-corpus builder (plan -> render in a pool -> MINI.json, NOTICE, done marker)
   datasets    registry: name -> dataset module (musan, gtzan, urbansound8k, tut_sed_2016)
   musan, gtzan, urbansound8k, tut_sed_2016   validate(root), write_mini(dest, seed), root(...)
+  <dataset>_mini   that dataset's mini-corpus writer (plan, write_mini, its config)
 """

@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -151,37 +151,86 @@ def publish(tmp: Path, dest: Path) -> Path:
     return dest
 
 
-def build_corpus(dest: Path, key: str, specs: Sequence[OutputSpec], cfg: TreatmentConfig,
-                 info: dict, extra_files: Callable[[Sequence[OutputSpec], dict], dict[str, str]],
-                 packages: Iterable[str], workers: int | None = None) -> Path:
-    """Build (or keep, when the done marker matches ``key``) a mini corpus at ``dest``."""
+@dataclass(frozen=True)
+class Built:
+    """What a corpus writer hands back once it has filled the build folder."""
+    manifest: dict                      # MINI.json
+    packages: Sequence[str]             # NOTICE: the packages, with authors and licences
+    recordings: Sequence[Recording]     # NOTICE: each recording's credit, in this order
+    done: dict = field(default_factory=dict)  # extra fields of the done marker
+
+
+def destination(dataset: str, dest: str | Path | None) -> Path:
+    """``dest``, or the dataset's default mini root under REPRO_DATA_DIR."""
+    from data_prep.paths import mini_root
+
+    return Path(dest) if dest is not None else mini_root(dataset)
+
+
+def build_mini(dest: str | Path, key: str, fill: Callable[[Path], Built], *,
+               seconds_in_manifest: bool = False) -> Path:
+    """Build (or keep, when the done marker matches ``key``) a mini corpus at ``dest``.
+
+    ``fill(folder)`` writes the corpus's own files into an empty build folder next to ``dest``
+    and returns :class:`Built`; this adds NOTICE, MINI.json (with ``build_seconds`` when
+    ``seconds_in_manifest``) and the done marker, then swaps the folder into place, so every
+    mini corpus is published the same way and a crash never leaves half of one at ``dest``.
+    """
     dest = Path(dest)
     if is_done(dest, key):
         return dest
     check_dest(dest)
     t0 = time.perf_counter()
     tmp = staging(dest)
-    results = run_specs(specs, cfg, tmp, workers)
-    durations = {r["path"]: r["duration_s"] for r in results}
-    files = [{"path": s.relpath, "utt": s.utt, "category": s.category, "subset": s.subset,
-              "group": s.group, "duration_s": durations[s.relpath],
-              "sources": [p.to_dict() for p in s.pieces],
-              "speakers": sorted({p.rec.speaker for p in s.pieces if p.rec.speaker})}
-             for s in specs]
-    counts: dict[str, int] = {}
-    seconds: dict[str, float] = {}
-    for f in files:
-        counts[f["category"]] = counts.get(f["category"], 0) + 1
-        seconds[f["category"]] = round(seconds.get(f["category"], 0.0) + f["duration_s"], 3)
-    manifest = {**info, "treatment": cfg.to_dict(), "counts": counts, "durations_s": seconds,
-                "packages": sorted(set(packages)), "files": files}
-    for rel, text in extra_files(specs, manifest).items():
-        atomic_write_text(tmp / rel, text)
-    recs = {p.rec for s in specs for p in s.pieces}
-    write_notice(tmp, manifest["packages"], sorted(recs, key=lambda r: (r.package, r.id)))
+    built = fill(tmp)
+    seconds = round(time.perf_counter() - t0, 2)
+    write_notice(tmp, built.packages, built.recordings)
+    manifest = {**built.manifest, "build_seconds": seconds} if seconds_in_manifest else built.manifest
     atomic_write_json(tmp / MINI_JSON, manifest)
-    mark_done(tmp, key, build_seconds=round(time.perf_counter() - t0, 2), files=len(files))
+    mark_done(tmp, key, build_seconds=seconds, **built.done)
     return publish(tmp, dest)
+
+
+def build_corpus(dest: Path, key: str, specs: Sequence[OutputSpec], cfg: TreatmentConfig,
+                 info: dict, extra_files: Callable[[Sequence[OutputSpec], dict], dict[str, str]],
+                 packages: Iterable[str], workers: int | None = None) -> Path:
+    """Build (or keep, when the done marker matches ``key``) a mini corpus of planned files."""
+    def fill(tmp: Path) -> Built:
+        results = run_specs(specs, cfg, tmp, workers)
+        durations = {r["path"]: r["duration_s"] for r in results}
+        files = [{"path": s.relpath, "utt": s.utt, "category": s.category, "subset": s.subset,
+                  "group": s.group, "duration_s": durations[s.relpath],
+                  "sources": [p.to_dict() for p in s.pieces],
+                  "speakers": sorted({p.rec.speaker for p in s.pieces if p.rec.speaker})}
+                 for s in specs]
+        counts: dict[str, int] = {}
+        seconds: dict[str, float] = {}
+        for f in files:
+            counts[f["category"]] = counts.get(f["category"], 0) + 1
+            seconds[f["category"]] = round(seconds.get(f["category"], 0.0) + f["duration_s"], 3)
+        manifest = {**info, "treatment": cfg.to_dict(), "counts": counts, "durations_s": seconds,
+                    "packages": sorted(set(packages)), "files": files}
+        for rel, text in extra_files(specs, manifest).items():
+            atomic_write_text(tmp / rel, text)
+        recs = {p.rec for s in specs for p in s.pieces}
+        return Built(manifest, manifest["packages"], sorted(recs, key=lambda r: (r.package, r.id)),
+                     {"files": len(files)})
+
+    return build_mini(dest, key, fill)
+
+
+def write_planned(dataset: str, dest: str | Path | None, key: str,
+                  plan: Callable[[], Sequence[OutputSpec]], cfg: TreatmentConfig, info: dict,
+                  extra_files: Callable[[Sequence[OutputSpec], dict], dict[str, str]],
+                  workers: int | None = None) -> Path:
+    """A planned corpus (MUSAN, GTZAN): planning reads every recording's header, so a corpus
+    whose done marker matches ``key`` is returned before ``plan()`` is called."""
+    dest = destination(dataset, dest)
+    if is_done(dest, key):
+        return dest
+    specs = plan()
+    packages = sorted({p.rec.package for s in specs for p in s.pieces})
+    return build_corpus(dest, key, specs, cfg, info, extra_files, packages, workers)
 
 
 def find_mini_json(root: Path) -> Path | None:
@@ -219,6 +268,21 @@ def resolve_root(dataset: str, env_var: str, root: str | Path | None, mini_if_un
         path = dataset_root(dataset, env_var, root)
         return path, find_mini_json(path) is not None
     return build_mini(), True
+
+
+def writer_attr(module: str, name: str):
+    """``name`` from the mini writer of dataset module ``module`` (``<module>_mini``), for a
+    dataset module's ``__getattr__``: the writer's public names stay reachable from the
+    validator module without the validator importing the writer (which imports it)."""
+    if name.startswith("_"):
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    import importlib
+
+    writer = importlib.import_module(f"{module}_mini")
+    try:
+        return getattr(writer, name)
+    except AttributeError:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}") from None
 
 
 def read_mini(root: Path) -> dict:

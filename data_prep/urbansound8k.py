@@ -1,4 +1,4 @@
-"""UrbanSound8K: official-layout validator, Table-1 label distribution, and a mini corpus.
+"""UrbanSound8K: official-layout validator, Table-1 label distribution.
 
 Official layout (Salamon et al. 2014)::
 
@@ -10,61 +10,24 @@ Official layout (Salamon et al. 2014)::
 protocol is 10-fold cross-validation over the given folds (slices of one freesound recording
 share a fold).
 
-Mini corpus (``write_mini``): the same layout, built from real recordings that Debian ships
-(OpenSFX, UFO:AI). Its ten classes are OURS, not UrbanSound8K's -- the Debian packages hold no
-air conditioners, drills or street music. Each class is made only of recordings that really
-contain that sound:
-
-  0 breaking   UFO:AI breaking glass, metal and wood (misc/break*)
-  1 explosion  UFO:AI explosions (weapons/explosion*, geoscape combat explosions), OpenSFX "Explosion"
-  2 fire       UFO:AI fire ambience loops
-  3 footsteps  UFO:AI footsteps on 12 surfaces (one step per clip)
-  4 gun_shot   UFO:AI firearm shots (pistol, rifle, shotgun, SMG, sniper, HMG, chaingun)
-  5 human_cry  UFO:AI soldiers' and civilians' hurt/death cries and screams (voice actors)
-  6 thunder    UFO:AI thunder ambience
-  7 vehicle    OpenSFX aircraft, buses/trucks and passing trains; UFO:AI diesel UGV engine
-  8 water      UFO:AI water ambience, fountain and splashes
-  9 wind       UFO:AI arctic wind; OpenSFX "Wind"/"Heavy wind"
-
-The heroes-sound-effects clips (8-bit, 11 kHz) are not used: their 5.5 kHz bandwidth would
-force the band limit of every class down to it. Recordings whose content stops near 4-5.5 kHz
-(sampled at 8 kHz or upsampled from it: soldiers/femaledeath04, civilians/male*,
-ambience/water, misc/breakglass01, misc/breakmetal01) are left out, and one treatment (``TREATMENT``: 22,050 Hz, 50 Hz-10 kHz band-pass, active-level
-normalisation) is applied to every slice, so bandwidth does not give the class away.
-``fsID`` is the index of the source recording (table ``sources`` in MINI.json); every
-recording of one leak group (core ``Recording.group``, refined by :func:`leak_group`) lands in
-one fold, so folds never share a recording or an edit of the same original.
-Long recordings are cut into consecutive, non-overlapping slices of 2-4 s (seeded); short ones
-give one slice (their non-silent extent).
+Mini corpus in this layout: :mod:`data_prep.urbansound8k_mini`.
 """
 from __future__ import annotations
 
-import re
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from common.audio_io import write_audio
 from common.errors import DatasetError
-from common.fileio import atomic_write_json, atomic_write_text, is_done, mark_done, stable_hash
 from data_prep import mini as mini_corpus
 from data_prep import paths
-from data_prep.mini import MINI_JSON
-from data_prep.mixer import active_extent
-from data_prep.notice import write_notice
-from data_prep.sources import catalogue, read_recording
-from data_prep.treatment import TreatmentConfig, treat
 from data_prep.validation import ValidationReport, check_audio_files, problems, require_columns
 
 NAME = "urbansound8k"
 ENV_VAR = "URBANSOUND8K_ROOT"
 # Official files have mixed sample rates and bit depths; loaders resample (the seed: 22,050 Hz).
 SAMPLERATE: int | None = None
-MINI_SAMPLERATE = 22050
-MINI_VERSION = 1
 
 CSV_RELPATH = Path("metadata") / "UrbanSound8K.csv"
 COLUMNS = ("slice_file_name", "fsID", "start", "end", "salience", "fold", "classID", "class")
@@ -78,6 +41,11 @@ CLASS_COUNTS = {"air_conditioner": 1000, "car_horn": 429, "children_playing": 10
 EXPECTED: dict[str, int] = {"slices": 8732, **CLASS_COUNTS}
 MAX_SLICE_S = 4.0
 MANIFEST_COLUMNS = ["path", "fold", "classID", "class", "fsID", "samplerate", "duration"]
+
+
+def __getattr__(name: str):
+    """``write_mini`` and the writer's other names, from :mod:`data_prep.urbansound8k_mini` on first use."""
+    return mini_corpus.writer_attr(__name__, name)
 
 
 # --------------------------------------------------------------------------- layout
@@ -206,201 +174,8 @@ def validate(root: str | Path | None = None, *, mini: bool = False) -> Validatio
                             expected=expected, found=found, is_mini=mini, notes=notes)
 
 
-# --------------------------------------------------------------------------- mini corpus
-
-@dataclass(frozen=True)
-class _Rule:
-    """Recordings of one class: OpenSFX titles and/or a regular expression over catalogue ids."""
-    titles: tuple[str, ...] = ()
-    id_pattern: str | None = None
-
-
-MINI_CLASSES: dict[str, _Rule] = {
-    "breaking": _Rule(id_pattern=r"ufoai/misc/break(glass0[2-7]|metal0[2-4]|wood0[1-7])"),
-    "explosion": _Rule(("Explosion",),
-                       r"ufoai/weapons/explosion(-(fire|flashbang|grenade|plasma|rocket))?"
-                       r"|ufoai/geoscape/combat-(explosion|rocket-exp)"),
-    "fire": _Rule(id_pattern=r"ufoai/ambience/(fire\d*|firesoft|smallfire)"),
-    "footsteps": _Rule(id_pattern=r"ufoai/footsteps/(carpet|dirt|grass|gravel|linoleum|metal|sand"
-                                  r"|snow|splash|stone|tile|wood)\d*"),
-    "gun_shot": _Rule(id_pattern=r"ufoai/weapons/bullet-(pistol2?|rifle(-\d+x)?|shotgun(-3x|mini)?"
-                                 r"|smg(-\d+x)?|sniper|hmg-\d+x|chaingun-\d+x)"),
-    "human_cry": _Rule(id_pattern=r"ufoai/soldiers/(?!femaledeath04$)(female|male)(death|hurt)\d+"
-                                  r"|ufoai/civilians/civ(fem|male)\w+"),
-    "thunder": _Rule(id_pattern=r"ufoai/ambience/thunder\d"),
-    "vehicle": _Rule(("Propeller plane start", "Early jet take off", "Mach 1+ Jet take off",
-                      "Modern jet take off", "Helicopter", "Toyland: Propeller plane take off",
-                      "Truck/old bus start, pull away", "Modern bus start", "Old bus start",
-                      "Maglev train station departure", "Monorail train station departure"),
-                     r"ufoai/ugv/diesel-(idle|move|stop)"),
-    "water": _Rule(id_pattern=r"ufoai/ambience/(water0[1-3]|waterfontain)"
-                              r"|ufoai/impact/water(bullet)?-impact"),
-    "wind": _Rule(("Wind", "Heavy wind"), r"ufoai/ambience/arcticwind"),
-}
-MINI_PACKAGES = ("openttd-opensfx", "ufoai-sound")
-MINI_SLICE_S = (2.0, 4.0)      # long recordings: consecutive slices of this length range
-MINI_MIN_SLICE_S = 1.0         # a final remainder shorter than this is dropped
-MINI_QUIET_DB = 30.0           # slices this far below their recording's level are dropped
-
-
-# One treatment for every slice. No 8 kHz bottleneck: there is no telephone speech here, and
-# every source is read at 22,050 Hz first (one soxr anti-alias roll-off for all).
-TREATMENT = TreatmentConfig(samplerate=MINI_SAMPLERATE, band_hz=(50.0, 10000.0), bottleneck_hz=None)
-
-
-def leak_group(rec) -> str:
-    """The core group, merged further where edits of one recording carry different names:
-    UFO:AI "bullet-rifle-3x" repeats the "bullet-rifle" shot, the diesel UGV clips are one
-    engine, "civfemdeath01a"/"civfemdeath02a" are takes of one session."""
-    group = rec.group
-    group = re.sub(r"^(ufoai/weapons/bullet-[a-z]+?)(2|mini)?(-\d+x)?$", r"\1", group)
-    group = re.sub(r"^(ufoai/ugv/diesel)-\w+$", r"\1", group)
-    group = re.sub(r"^(ufoai/civilians/civ[a-z]+?)\d+a$", r"\1", group)
-    return group
-
-
-def select_recordings(recs, rules: dict[str, _Rule]) -> dict[str, list]:
-    """Recordings per class; DatasetError naming a rule that matches nothing (package changed)."""
-    out: dict[str, list] = {}
-    for label, rule in rules.items():
-        chosen = [r for r in recs
-                  if (r.package == "openttd-opensfx" and r.label in rule.titles)
-                  or (rule.id_pattern and re.fullmatch(rule.id_pattern, r.id))]
-        found_titles = {r.label for r in chosen if r.package == "openttd-opensfx"}
-        lost = [t for t in rule.titles if t not in found_titles]
-        if lost or not chosen or (rule.id_pattern and not any(r.package != "openttd-opensfx"
-                                                              for r in chosen)):
-            raise DatasetError(f"class {label!r}: recordings {lost or rule.id_pattern!r} not found "
-                               f"in the installed packages {MINI_PACKAGES}")
-        out[label] = chosen
-    return out
-
-
-def _cut_slices(y: np.ndarray, sr: int, rng: np.random.Generator) -> list[tuple[int, int]]:
-    """(start, stop) samples: the non-silent extent, cut into 2-4 s slices when it is longer."""
-    start, stop = active_extent(y, sr, threshold_db=40.0)
-    if (stop - start) <= MAX_SLICE_S * sr:
-        return [(start, stop)]
-    spans, pos = [], start
-    while pos < stop:
-        length = int(round(rng.uniform(*MINI_SLICE_S) * sr))
-        end = min(stop, pos + length)
-        if end - pos >= MINI_MIN_SLICE_S * sr:
-            spans.append((pos, end))
-        pos = end
-    return spans
-
-
-def _rms(y: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if y.size else 0.0
-
-
-def _assign_folds(groups_by_class: dict[str, dict[str, int]], seed: int) -> dict[str, int]:
-    """Leak group -> fold. Per class, largest groups first (seeded ties), each to the fold with
-    the fewest slices of that class, then the fewest slices overall."""
-    rng = np.random.default_rng(seed)
-    fold_total = {f: 0 for f in FOLDS}
-    assign: dict[str, int] = {}
-    for label in sorted(groups_by_class):
-        sizes = groups_by_class[label]
-        names = sorted(sizes)
-        order = [names[i] for i in rng.permutation(len(names))]
-        order.sort(key=lambda g: -sizes[g])
-        fold_class = {f: 0 for f in FOLDS}
-        start = int(rng.integers(len(FOLDS)))   # rotate ties so classes do not all start at fold 1
-        for g in order:
-            fold = min(FOLDS, key=lambda f: (fold_class[f], fold_total[f], (f - 1 - start) % len(FOLDS)))
-            assign[g] = fold
-            fold_class[fold] += sizes[g]
-            fold_total[fold] += sizes[g]
-    return assign
-
-
-def mini_key(seed: int) -> str:
-    """Done-marker key: changes with the seed, the version, the class rules or the treatment."""
-    return stable_hash({"dataset": NAME, "seed": seed, "version": MINI_VERSION,
-                        "classes": {k: [list(r.titles), r.id_pattern] for k, r in MINI_CLASSES.items()},
-                        "slice_s": [*MINI_SLICE_S, MINI_MIN_SLICE_S, MINI_QUIET_DB],
-                        "treatment": TREATMENT.to_dict()})
-
-
-def write_mini(dest: str | Path | None = None, seed: int = 0) -> Path:
-    """Build the UrbanSound8K-layout mini corpus (idempotent for a seed); returns its root."""
-    dest = Path(dest) if dest is not None else paths.mini_root(NAME)
-    key = mini_key(seed)
-    if is_done(dest, key):
-        return dest
-    mini_corpus.check_dest(dest)
-    t0 = time.perf_counter()
-    out = mini_corpus.staging(dest)       # built here, moved to dest when complete
-    cfg = TREATMENT
-    sr = cfg.samplerate
-    rng = np.random.default_rng(seed)
-    chosen = select_recordings(catalogue(MINI_PACKAGES), MINI_CLASSES)
-    class_ids = {label: i for i, label in enumerate(sorted(MINI_CLASSES))}
-
-    # fsID = 1-based index of the recording in (class, catalogue) order.
-    sources, slices = {}, []
-    fs_id = 0
-    for label in sorted(chosen):
-        for rec in chosen[label]:
-            fs_id += 1
-            y = read_recording(rec, sr)
-            spans = _cut_slices(y, sr, rng)
-            level = _rms(y[spans[0][0]:spans[-1][1]])
-            kept = 0
-            for a, b in spans:
-                if _rms(y[a:b]) < level * 10 ** (-MINI_QUIET_DB / 20):
-                    continue
-                slices.append({"fsID": fs_id, "classID": class_ids[label], "class": label,
-                               "sliceID": kept, "start": a / sr, "end": b / sr,
-                               "audio": treat(y[a:b], sr, cfg), "group": leak_group(rec)})
-                kept += 1
-            sources[fs_id] = {"id": rec.id, "package": rec.package, "label": rec.label,
-                              "group": leak_group(rec), "class": label, "slices": kept}
-
-    sizes: dict[str, dict[str, int]] = {}
-    for s in slices:
-        sizes.setdefault(s["class"], {}).setdefault(s["group"], 0)
-        sizes[s["class"]][s["group"]] += 1
-    fold_of = _assign_folds(sizes, seed)
-
-    rows = []
-    for s in slices:
-        name = slice_file_name(s["fsID"], s["classID"], 0, s["sliceID"])
-        fold = fold_of[s["group"]]
-        write_audio(slice_path(out, fold, name), s["audio"], sr, subtype="PCM_16")
-        rows.append({"slice_file_name": name, "fsID": s["fsID"], "start": round(s["start"], 6),
-                     "end": round(s["end"], 6), "salience": 1, "fold": fold,
-                     "classID": s["classID"], "class": s["class"]})
-    meta = pd.DataFrame(rows, columns=list(COLUMNS))
-    atomic_write_text(csv_path(out), meta.to_csv(index=False))
-
-    used = [r for label in sorted(chosen) for r in chosen[label]]
-    write_notice(out, MINI_PACKAGES, used)
-    counts = {"slices": len(meta), **{k: int(v) for k, v in meta.groupby("class").size().items()}}
-    durations = [len(s["audio"]) / sr for s in slices]
-    atomic_write_json(out / MINI_JSON, {
-        "dataset": NAME, "mini_version": MINI_VERSION, "seed": seed, "samplerate": sr,
-        "note": "Classes are this mini corpus's own (real Debian recordings), not UrbanSound8K's; "
-                "see data_prep/urbansound8k.py.",
-        "classes": {str(i): label for label, i in class_ids.items()},
-        "class_sources": {label: {"opensfx_titles": list(rule.titles), "id_pattern": rule.id_pattern}
-                          for label, rule in MINI_CLASSES.items()},
-        "treatment": cfg.to_dict(),
-        "counts": counts,
-        "slices_per_fold": {str(k): int(v) for k, v in meta.groupby("fold").size().items()},
-        "total_duration_s": round(float(sum(durations)), 3),
-        "sources": {str(k): v for k, v in sources.items()},
-        "fold_of_group": dict(sorted(fold_of.items())),
-        "build_seconds": round(time.perf_counter() - t0, 2),
-    })
-    mark_done(out, key, seed=seed, version=MINI_VERSION, slices=len(meta))
-    mini_corpus.publish(out, dest)
-    return dest
-
-
 def root(root: str | Path | None = None, *, mini_if_unset: bool = True,
          seed: int = 0) -> tuple[Path, bool]:
     """The user's dataset root (argument or $URBANSOUND8K_ROOT), else the mini corpus."""
-    return mini_corpus.resolve_root(NAME, ENV_VAR, root, mini_if_unset, lambda: write_mini(seed=seed))
+    return mini_corpus.resolve_root(NAME, ENV_VAR, root, mini_if_unset,
+                                    lambda: mini_corpus.writer_attr(__name__, "write_mini")(seed=seed))
