@@ -12,11 +12,13 @@ APT_PACKAGES := asterisk-core-sounds-en-wav asterisk-core-sounds-fr-wav asterisk
 	asterisk-moh-opsound-wav drascula-music openttd-opensfx ufoai-sound heroes-sound-effects
 
 # Dataset roots given on the make command line reach the runner.
-export MUSAN_ROOT GTZAN_ROOT URBANSOUND8K_ROOT TUT_SED_2016_ROOT REPRO_DATA_DIR REPRO_CACHE_DIR
+export MUSAN_ROOT GTZAN_ROOT URBANSOUND8K_ROOT TUT_SED_2016_ROOT SONYC_UST_ROOT TAU22_ROOT FUSS_ROOT \
+	DESED_ROOT VGGISH_CHECKPOINT VGGISH_PCA REPRO_DATA_DIR REPRO_CACHE_DIR
+# pytest workers: both cores by default
+TEST_JOBS ?= auto
 
-.PHONY: help setup python-env debian-audio test test-fast reproduce-swishnet reproduce-drossos-sed \
-	reproduce-vggish-fusion reproduce-bcres2net-asc reproduce-fuss-desed reproduce-all report \
-	check mini-data clean-cache
+.PHONY: help setup python-env debian-audio test test-fast reproduce-all report check mini-data \
+	clean-cache
 
 help:
 	@echo "make reproduce-swishnet   SwishNet (report 004) on the mini corpora, or on MUSAN_ROOT/GTZAN_ROOT"
@@ -31,10 +33,12 @@ setup: python-env debian-audio
 
 python-env: $(STAMP)
 
+# PYTHONWARNINGS silences setuptools' notices about editable installs (not errors of ours).
 $(STAMP): setup.cfg pyproject.toml
+	@echo "== packages: virtualenv $(VENV) with the pinned Python packages"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --upgrade pip
+	@PYTHONWARNINGS=ignore $(PY) -m pip install --quiet -e '.[dev]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -43,9 +47,9 @@ debian-audio:
 	@missing=""; for p in $(APT_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
-	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ -z "$$missing" ]; then echo "== Debian recordings: installed"; exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "installing Debian recordings:$$missing"; \
+	  echo "== Debian recordings: installing$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	else \
 	  echo "The mini corpora need Debian-packaged recordings that are not installed:$$missing"; \
@@ -54,26 +58,15 @@ debian-audio:
 	fi
 
 test: setup
-	@set +e; $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@set +e; $(PY) -m pytest -n $(TEST_JOBS) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 test-fast: setup
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_JOBS) -m "not slow" $(PYTEST_ARGS)
 
-reproduce-swishnet: setup
-	$(REPRO) run swishnet
-
-reproduce-drossos-sed: setup
-	$(REPRO) run drossos_sed
-
-reproduce-vggish-fusion: setup
-	$(REPRO) run vggish_fusion
-
-reproduce-bcres2net-asc: setup
-	$(REPRO) run bcres2net_asc
-
-reproduce-fuss-desed: setup
-	$(REPRO) run fuss_desed
+# make reproduce-<paper with dashes>: `repro run <paper>` (reproduce-drossos-sed -> drossos_sed)
+reproduce-%: setup
+	@$(REPRO) run $(subst -,_,$*)
 
 reproduce-all: setup
 	@for p in $$($(REPRO) list --json | $(PY) -c "import json,sys; print(' '.join(r['paper'] for r in json.load(sys.stdin)['papers'] if r['implemented']))"); do \

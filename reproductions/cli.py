@@ -92,6 +92,7 @@ def cmd_prepare(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from common.progress import stage
     from reproductions import runner
     recipe = runner.load(args.paper)
     run_dir = recipe.run(profile=args.profile, seed=args.seed, overrides=args.set or [],
@@ -103,11 +104,6 @@ def cmd_run(args) -> int:
     print(f"run folder: {run_dir}")
     print(f"report: {report}")
     return 0
-
-
-def stage(name: str) -> None:
-    """One line per stage of a run, so a first run reads as a list of what happened."""
-    print(f"== {name}", flush=True)
 
 
 def headline_table(recipe, rows) -> str:

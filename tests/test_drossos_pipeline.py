@@ -22,6 +22,7 @@ from data_prep import tut_sed_2016 as tut
 from data_prep import urbansound8k as us8k
 from reproductions.drossos_sed import config as C
 from reproductions.drossos_sed import data as D
+from reproductions.drossos_sed import splits as SP
 from reproductions.drossos_sed import pipeline as P
 from reproductions.drossos_sed import cells as CELLS
 
@@ -75,7 +76,7 @@ def _groups(n_classes=3, groups_per_class=10, per_group=(1, 4), seed=0):
 
 def test_group_split_is_60_20_20_per_class_without_leakage():
     labels, groups = _groups()
-    parts = D.group_split_per_class(labels, groups, {"train": .6, "validation": .2, "test": .2}, 7)
+    parts = SP.group_split_per_class(labels, groups, {"train": .6, "validation": .2, "test": .2}, 7)
     allidx = np.concatenate(list(parts.values()))
     assert sorted(allidx) == list(range(len(labels)))            # every slice exactly once
     g = np.array(groups)
@@ -85,16 +86,16 @@ def test_group_split_is_60_20_20_per_class_without_leakage():
         n = (labels == c).sum()
         assert abs((labels[parts["train"]] == c).sum() / n - 0.6) < 0.2
         assert (labels[parts["test"]] == c).sum() > 0
-    again = D.group_split_per_class(labels, groups, {"train": .6, "validation": .2, "test": .2}, 7)
+    again = SP.group_split_per_class(labels, groups, {"train": .6, "validation": .2, "test": .2}, 7)
     assert all(np.array_equal(parts[k], again[k]) for k in parts)
 
 
 def test_classes_with_fewer_groups_than_splits_never_leak():
     labels = np.array([0] * 5 + [1] * 3 + [1] * 2)
     groups = ["a"] * 5 + ["b"] * 3 + ["c"] * 2
-    parts = D.group_split_per_class(labels, groups, {"train": .6, "validation": .2, "test": .2}, 0)
+    parts = SP.group_split_per_class(labels, groups, {"train": .6, "validation": .2, "test": .2}, 0)
     assert set(parts["train"]) >= set(range(5))                 # the single group: train only
-    assert D.shared_groups(parts, groups) == 0
+    assert SP.shared_groups(parts, groups) == 0
 
 
 def _monoset(n=60, seed=0):
@@ -107,14 +108,14 @@ def _monoset(n=60, seed=0):
 
 def test_mono_split_modes():
     data, cfg = _monoset(), C.load("smoke")
-    group = D.mono_split(data, "group", cfg.split, cfg.mono)
-    assert D.shared_groups(group, data.groups) == 0
-    folds = D.mono_split(data, "folds", cfg.split, cfg.mono)
+    group = SP.mono_split(data, "group", cfg.split, cfg.mono)
+    assert SP.shared_groups(group, data.groups) == 0
+    folds = SP.mono_split(data, "folds", cfg.split, cfg.mono)
     assert set(data.fold[folds["test"]]) <= {9, 10} and set(data.fold[folds["train"]]) <= set(range(1, 7))
-    rand = D.mono_split(data, "random", cfg.split, cfg.mono)
+    rand = SP.mono_split(data, "random", cfg.split, cfg.mono)
     assert [len(rand[s]) for s in D.SPLITS] == [36, 12, 12]
     # the report's random split of slices leaks recordings between train and test
-    assert D.shared_groups(rand, data.groups) > 0
+    assert SP.shared_groups(rand, data.groups) > 0
 
 
 def _write_setup(root, train, val, test):
@@ -130,13 +131,13 @@ def test_poly_split_follows_the_setup_lists_or_a_seeded_partition(tmp_path):
     mixtures = [str(i) for i in range(1, 11)]
     _write_setup(tmp_path, ["3", "1", "4", "10", "5", "9"], ["2", "6"], ["7", "8"])
     cfg = C.load("smoke")
-    setup = D.poly_split(mixtures, "setup", cfg.split, tmp_path)
+    setup = SP.poly_split(mixtures, "setup", cfg.split, tmp_path)
     assert setup == {"train": ["3", "1", "4", "10", "5", "9"], "validation": ["2", "6"],
                      "test": ["7", "8"]}
-    rand = D.poly_split(mixtures, "random", cfg.split, None)
+    rand = SP.poly_split(mixtures, "random", cfg.split, None)
     assert [len(rand[s]) for s in D.SPLITS] == [6, 2, 2]
     assert sorted((m for ids in rand.values() for m in ids), key=int) == mixtures
-    assert rand == D.poly_split(mixtures, "random", cfg.split, None)
+    assert rand == SP.poly_split(mixtures, "random", cfg.split, None)
 
 
 # ------------------------------------------------------------------------------ features
@@ -147,7 +148,7 @@ def test_mono_features_are_174_by_40(tmp_path):
     short, long_ = tmp_path / "short.wav", tmp_path / "long.wav"
     sf.write(short, 0.1 * rng.standard_normal(int(1.0 * sr)), sr)
     sf.write(long_, 0.1 * rng.standard_normal(int(4.1 * sr)), sr)
-    fcfg = D.DROSSOS_MONO_MFCC
+    fcfg = D.MONO_MFCC
     a = D.mono_file_features(str(short), fcfg)
     b = D.mono_file_features(str(long_), fcfg)
     assert a["mfcc"].shape == (1 + 22050 // 512, 40)             # librosa centred frames

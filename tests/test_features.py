@@ -12,6 +12,7 @@ import pytest
 import python_speech_features as psf
 
 from common import features as F
+from reproductions.drossos_sed import features as DF
 from common.errors import ConfigError
 
 
@@ -80,7 +81,7 @@ def test_configs_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         F.SWISHNET_REPORT_MFCC.numcep = 13  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
-        F.DROSSOS_MONO_MFCC.n_mfcc = 13  # type: ignore[misc]
+        DF.MONO_MFCC.n_mfcc = 13  # type: ignore[misc]
 
 
 # --- librosa MFCC ----------------------------------------------------------------------------
@@ -94,21 +95,21 @@ def test_drossos_mono_preset_equals_librosa_defaults():
     # Spec: librosa.feature.mfcc(y, sr=22050, n_mfcc=40) with librosa defaults. The seed
     # (librosa 0.8) padded frames by reflection; librosa 0.11 pads with zeros.
     y = _noise(22050 * 2, seed=3)
-    ours = F.librosa_mfcc(y, F.DROSSOS_MONO_MFCC)
+    ours = F.librosa_mfcc(y, DF.MONO_MFCC)
     seed_era = librosa.feature.mfcc(y=y, sr=22050, n_mfcc=40, pad_mode="reflect").T
     np.testing.assert_array_equal(ours, seed_era)
     assert ours.shape == (1 + len(y) // 512, 40) and ours.dtype == np.float32
 
     today = librosa.feature.mfcc(y=y, sr=22050, n_mfcc=40).T
     differs = np.flatnonzero(np.any(ours != today, axis=1))
-    edge = _edge_frames(F.DROSSOS_MONO_MFCC)
+    edge = _edge_frames(DF.MONO_MFCC)
     assert differs.size > 0
     assert np.all((differs < edge) | (differs >= len(ours) - edge))
 
 
 def test_drossos_poly_report_preset_equals_librosa_call():
     y = _noise(22050, seed=4)
-    ours = F.librosa_mfcc(y, F.DROSSOS_POLY_REPORT_MFCC)
+    ours = F.librosa_mfcc(y, DF.POLY_REPORT_MFCC)
     expected = librosa.feature.mfcc(y=y, sr=22050, n_mfcc=40, n_mels=40, n_fft=440,
                                     hop_length=220, pad_mode="reflect").T
     np.testing.assert_array_equal(ours, expected)
@@ -120,16 +121,16 @@ def test_librosa_mfcc_hidden_db_defaults_are_fields():
     # must change the result when it is switched off.
     burst = np.zeros(22050, np.float32)
     burst[5000:6000] = _noise(1000, seed=6)
-    floored = F.librosa_mfcc(burst, F.DROSSOS_POLY_REPORT_MFCC)
+    floored = F.librosa_mfcc(burst, DF.POLY_REPORT_MFCC)
     np.testing.assert_array_equal(
         floored, librosa.feature.mfcc(y=burst, sr=22050, n_mfcc=40, n_mels=40, n_fft=440,
                                       hop_length=220, pad_mode="reflect").T)
-    unfloored = F.librosa_mfcc(burst, dataclasses.replace(F.DROSSOS_POLY_REPORT_MFCC,
+    unfloored = F.librosa_mfcc(burst, dataclasses.replace(DF.POLY_REPORT_MFCC,
                                                           db_top_db=None))
     assert not np.array_equal(floored, unfloored)
     y = _noise(22050, seed=5)
-    base = F.librosa_mfcc(y, F.DROSSOS_POLY_REPORT_MFCC)
-    lifted = F.librosa_mfcc(y, dataclasses.replace(F.DROSSOS_POLY_REPORT_MFCC, lifter=22.0))
+    base = F.librosa_mfcc(y, DF.POLY_REPORT_MFCC)
+    lifted = F.librosa_mfcc(y, dataclasses.replace(DF.POLY_REPORT_MFCC, lifter=22.0))
     assert lifted.shape == base.shape and not np.array_equal(lifted, base)
 
 
@@ -137,13 +138,13 @@ def test_librosa_mfcc_hidden_db_defaults_are_fields():
                                     {"dct_type": 4}, {"hop_length": 0}])
 def test_librosa_mfcc_config_rejects_bad_values(change):
     with pytest.raises(ConfigError):
-        dataclasses.replace(F.DROSSOS_MONO_MFCC, **change)
+        dataclasses.replace(DF.MONO_MFCC, **change)
 
 
 # --- log-mel ---------------------------------------------------------------------------------
 
 def test_drossos_paper_logmel_framing_and_band_of_a_tone():
-    cfg = F.DROSSOS_POLY_PAPER_LOGMEL
+    cfg = DF.POLY_PAPER_LOGMEL
     assert (cfg.sr, cfg.win_length, cfg.hop_length, cfg.window, cfg.n_mels) == \
         (44100, 1764, 882, "hamming", 40)
     t = np.arange(44100) / 44100
@@ -161,14 +162,14 @@ def test_drossos_paper_logmel_framing_and_band_of_a_tone():
 
 
 def test_logmel_window_length_is_used():
-    cfg = F.DROSSOS_POLY_PAPER_LOGMEL
+    cfg = DF.POLY_PAPER_LOGMEL
     y = _noise(44100, seed=7)
     full = F.librosa_logmel(y, dataclasses.replace(cfg, win_length=cfg.n_fft))
     assert not np.array_equal(F.librosa_logmel(y, cfg), full)
 
 
 def test_logmel_db_scale_equals_power_to_db():
-    cfg = dataclasses.replace(F.DROSSOS_POLY_PAPER_LOGMEL, scale="db", log_offset=None,
+    cfg = dataclasses.replace(DF.POLY_PAPER_LOGMEL, scale="db", log_offset=None,
                               db_ref=1.0, db_amin=1e-10, db_top_db=80.0)
     y = _noise(44100, seed=8)
     mel = librosa.feature.melspectrogram(y=y, sr=44100, n_fft=2048, hop_length=882,
@@ -179,11 +180,11 @@ def test_logmel_db_scale_equals_power_to_db():
 
 def test_logmel_requires_the_fields_of_its_scale():
     with pytest.raises(ConfigError, match="log_offset"):
-        dataclasses.replace(F.DROSSOS_POLY_PAPER_LOGMEL, log_offset=None)
+        dataclasses.replace(DF.POLY_PAPER_LOGMEL, log_offset=None)
     with pytest.raises(ConfigError):
-        dataclasses.replace(F.DROSSOS_POLY_PAPER_LOGMEL, scale="db")
+        dataclasses.replace(DF.POLY_PAPER_LOGMEL, scale="db")
     with pytest.raises(ConfigError, match="scale"):
-        dataclasses.replace(F.DROSSOS_POLY_PAPER_LOGMEL, scale="ln")
+        dataclasses.replace(DF.POLY_PAPER_LOGMEL, scale="ln")
 
 
 # --- helpers / imports -----------------------------------------------------------------------

@@ -6,7 +6,14 @@ whose keys are a stable, documented JSON contract, and a ``describe(result) -> s
 human-readable output. Tasks read the official submission formats and raise
 :class:`common.errors.PredictionFileError` naming the file, line and column of bad input.
 
-The CLI (``reproductions/cli.py``) only lists :data:`TASKS`; it knows no metric.
+The CLI (``reproductions/cli.py``) only lists :data:`TASKS`; it knows no metric. The README's
+`repro evaluate` section documents every task's arguments and JSON keys.
+
+For task authors: :mod:`common.evaluation.formats` holds the shared readers (``read_lines``,
+``parse_float``, ``parse_time``, ``parse_probability``, ``check_label``, ``split_fields``,
+``file_key``, ``read_event_list``, ``read_annotation_folder``, ``read_scene_labels``,
+``match_predictions``, ``parse_label_list``); each raises
+``PredictionFileError(path, reason, line, column)``.
 """
 from __future__ import annotations
 

@@ -58,13 +58,9 @@ def _poly_model_settings() -> dict:
 
 def settings() -> list[Measurement]:
     """What the full profile and the feature presets use (report's stated settings)."""
-    from common.features import (
-        DROSSOS_MONO_MFCC,
-        DROSSOS_POLY_PAPER_LOGMEL,
-        DROSSOS_POLY_REPORT_MFCC,
-    )
+    from reproductions.drossos_sed.features import MONO_MFCC, POLY_PAPER_LOGMEL, POLY_REPORT_MFCC
     cfg = config_mod.load("full")
-    mono, poly = DROSSOS_MONO_MFCC, DROSSOS_POLY_REPORT_MFCC
+    mono, poly = MONO_MFCC, POLY_REPORT_MFCC
     vals = {
         # compared at the precision the report prints (whole kHz / ms); notes give the exact value
         ("X-mono-preprocessing", "resampling rate", "value"):
@@ -96,10 +92,10 @@ def settings() -> list[Measurement]:
         ("X-training", "early-stopping patience (val. loss)", "value"): (cfg.train.patience, None),
         ("X-training", "batch size", "default"): (cfg.train.batch_size, None),
         ("P-X-abstract", "typical SED time resolution", "value"):
-            (DROSSOS_POLY_PAPER_LOGMEL.hop_length / DROSSOS_POLY_PAPER_LOGMEL.sr,
+            (POLY_PAPER_LOGMEL.hop_length / POLY_PAPER_LOGMEL.sr,
              "hop of the paper's log-mel preset"),
     }
-    out = [setting(t, r, c, v, n or "configs/full.yaml, common/features.py")
+    out = [setting(t, r, c, v, n or "configs/full.yaml, features.py")
            for (t, r, c), (v, n) in vals.items()]
     out += [setting("X-mono-model", r, c, v, "full-size report_mono_crnn")
             for (r, c), v in _mono_model_settings().items()]

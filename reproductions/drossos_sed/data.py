@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,12 +25,9 @@ import numpy as np
 import pandas as pd
 
 from common import feature_cache
-from common.audio_io import audio_info, load_audio
+from common.audio_io import load_audio
 from common.errors import AudioError, DatasetError
 from common.features import (
-    DROSSOS_MONO_MFCC,
-    DROSSOS_POLY_PAPER_LOGMEL,
-    DROSSOS_POLY_REPORT_MFCC,
     LibrosaMfccConfig,
     LogMelConfig,
     librosa_logmel,
@@ -40,9 +36,9 @@ from common.features import (
 )
 from common.fileio import stable_hash
 from common.paths import cache_dir
+from reproductions.drossos_sed.features import MONO_MFCC, POLY_PAPER_LOGMEL, POLY_REPORT_MFCC
 from data_prep import tut_sed_2016 as tut
 from data_prep import urbansound8k as us8k
-from data_prep.splits import group_split
 
 PIPELINE_VERSION = "drossos-sed-data-v1"
 SPLITS = ("train", "validation", "test")
@@ -58,9 +54,9 @@ SUBTYPE_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 
 
 def poly_feature_config(kind: str) -> LibrosaMfccConfig | LogMelConfig:
     if kind == "report_mfcc":
-        return DROSSOS_POLY_REPORT_MFCC
+        return POLY_REPORT_MFCC
     if kind == "paper_logmel":
-        return DROSSOS_POLY_PAPER_LOGMEL
+        return POLY_PAPER_LOGMEL
     raise DatasetError(f"poly.features must be 'report_mfcc' or 'paper_logmel', got {kind!r}")
 
 
@@ -143,7 +139,7 @@ def mono_features(manifest: pd.DataFrame, root: Path, n_frames: int | None,
     Every slice is zero-padded (or cut) to ``n_frames``; ``None`` pads to the longest slice of
     the data, as the report did ("padded with zeros to reach the dimension of the longer
     audio")."""
-    fcfg = DROSSOS_MONO_MFCC
+    fcfg = MONO_MFCC
     root = Path(root)
     rel = [str(Path(p).relative_to(root / "audio")) for p in manifest["path"]]
     items = list(manifest["path"].astype(str))
@@ -291,140 +287,3 @@ def standardize_poly(data: PolySet, train: list[int]) -> dict:
     mu, sd = coefficient_stats(np.concatenate([data.features[i] for i in train]))
     data.features = [((f - mu) / sd).astype(np.float32) for f in data.features]
     return {"mean": mu.tolist(), "std": sd.tolist()}
-
-
-# ---------------------------------------------------------------------------------------------
-# splits
-# ---------------------------------------------------------------------------------------------
-
-def _fractions(train: float, validation: float, test: float) -> dict[str, float]:
-    return {"train": train, "validation": validation, "test": test}
-
-
-def group_split_per_class(labels: np.ndarray, groups: list[str], fractions: dict[str, float],
-                          seed: int) -> dict[str, np.ndarray]:
-    """Indices per split: every class's groups split by ``fractions`` (whole groups only).
-
-    A class with fewer groups than splits cannot fill all three without cutting a group:
-    two groups go to train and test, one group to train (a class then has no test slice;
-    better than a leak)."""
-    labels = np.asarray(labels)
-    groups_arr = np.asarray(groups, dtype=object)
-    out: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
-    for label in np.unique(labels):
-        idx = np.flatnonzero(labels == label)
-        unique = sorted(set(groups_arr[idx]))
-        if len(unique) >= len(SPLITS):
-            keys = [str(i) for i in idx]
-            parts = group_split(keys, list(groups_arr[idx]), fractions,
-                                seed=seed + int(label))
-            assign = {int(k): s for s, ks in parts.items() for k in ks}
-        else:
-            rng = np.random.default_rng([seed, int(label)])
-            order = [unique[i] for i in rng.permutation(len(unique))]
-            sizes = Counter(groups_arr[idx])
-            order.sort(key=lambda g: -sizes[g])
-            where = dict(zip(order, ("train", "test")))
-            assign = {int(i): where[groups_arr[i]] for i in idx}
-        for s in SPLITS:
-            out[s].append(np.array(sorted(i for i, v in assign.items() if v == s), int))
-    return {s: np.sort(np.concatenate(v)) if v else np.zeros(0, int) for s, v in out.items()}
-
-
-def random_split(n: int, fractions: dict[str, float], seed: int) -> dict[str, np.ndarray]:
-    """Seeded random 60/20/20 of ``n`` items (no grouping)."""
-    order = np.random.default_rng(seed).permutation(n)
-    n_train = round(fractions["train"] * n)
-    n_val = round(fractions["validation"] * n)
-    return {"train": np.sort(order[:n_train]), "validation": np.sort(order[n_train:n_train + n_val]),
-            "test": np.sort(order[n_train + n_val:])}
-
-
-def mono_split(data: MonoSet, mode: str, split_cfg, mono_cfg) -> dict[str, np.ndarray]:
-    """Slice indices per split (see MonoConfig.split)."""
-    fr = _fractions(split_cfg.train, split_cfg.validation, split_cfg.test)
-    if mode == "group":
-        return group_split_per_class(data.y, data.groups, fr, split_cfg.seed)
-    if mode == "random":
-        return random_split(len(data), fr, split_cfg.seed)
-    if mode == "folds":
-        return {"train": np.flatnonzero(np.isin(data.fold, mono_cfg.train_folds)),
-                "validation": np.flatnonzero(np.isin(data.fold, mono_cfg.validation_folds)),
-                "test": np.flatnonzero(np.isin(data.fold, mono_cfg.test_folds))}
-    raise DatasetError(f"mono.split must be group, random or folds, got {mode!r}")
-
-
-def shared_groups(parts: dict[str, np.ndarray], groups: list[str]) -> int:
-    """Leak groups (recordings) with slices in both training and test."""
-    g = np.asarray(groups, dtype=object)
-    return len(set(g[parts["train"]]) & set(g[parts["test"]]))
-
-
-def poly_split(mixtures: list[str], mode: str, split_cfg, root: Path | None = None
-               ) -> dict[str, list[str]]:
-    """Mixture ids per split: the evaluation_setup lists ("setup") or a seeded random
-    60/20/20 ("random"). Setup entries whose mixture is unusable are dropped."""
-    if mode == "setup":
-        if root is None:
-            raise DatasetError("poly.split=setup needs the dataset root")
-        lists = tut.evaluation_splits(root)
-        present = set(mixtures)
-        return {"train": [m for m in lists["train"] if m in present],
-                "validation": [m for m in lists["validate"] if m in present],
-                "test": [m for m in lists["test"] if m in present]}
-    if mode == "random":
-        ids = sorted(mixtures, key=natural_key)
-        parts = random_split(len(ids), _fractions(split_cfg.train, split_cfg.validation,
-                                                  split_cfg.test), split_cfg.seed)
-        return {s: [ids[i] for i in parts[s]] for s in SPLITS}
-    raise DatasetError(f"poly.split must be setup or random, got {mode!r}")
-
-
-# ---------------------------------------------------------------------------------------------
-# dataset facts (report §2.1 and §3.1)
-# ---------------------------------------------------------------------------------------------
-
-def audio_facts(paths: list[str]) -> dict:
-    """Bit depth, sample rate and channel counts over files (headers only)."""
-    bits, rates, channels = Counter(), Counter(), Counter()
-    for p in paths:
-        try:
-            info = audio_info(p)
-        except AudioError:
-            continue
-        bits[SUBTYPE_BITS.get(info.subtype, -1)] += 1
-        rates[info.samplerate] += 1
-        channels[info.channels] += 1
-
-    def summary(c: Counter) -> dict:
-        known = {k: v for k, v in c.items() if k != -1}
-        if not known:
-            return {"min": None, "max": None, "majority": None, "counts": {}}
-        return {"min": min(known), "max": max(known),
-                "majority": max(known, key=lambda k: (known[k], k)),
-                "counts": {str(k): v for k, v in sorted(c.items())}}
-    return {"bit_depth": summary(bits), "samplerate": summary(rates),
-            "channels": summary(channels)}
-
-
-def us8k_facts(root: Path, manifest: pd.DataFrame) -> dict:
-    """Table 1 and the §2.1 description, from the metadata and the usable files."""
-    dist = label_distribution(root)
-    facts = audio_facts(list(manifest["path"].astype(str)))
-    return {"table1": dist, "recordings": int(sum(dist.values())), "classes": len(dist),
-            "classes_below_1000": int(sum(v < 1000 for v in dist.values())),
-            "max_duration_s": float(manifest["duration"].max()) if len(manifest) else None,
-            "shorter_than_fft_window": int((manifest["duration"] * DROSSOS_MONO_MFCC.sr
-                                            < DROSSOS_MONO_MFCC.n_fft).sum()),
-            **facts}
-
-
-def tut_facts(root: Path, manifest: pd.DataFrame) -> dict:
-    """Table 2 and the §3.1 description, from the annotations and the usable mixtures."""
-    counts = tut.event_counts(root)
-    facts = audio_facts(list(manifest["path"].astype(str)))
-    per_label = dict(zip(counts.per_class["event_label"], counts.per_class["count"].astype(int)))
-    return {"table2": {k: int(v) for k, v in per_label.items()},
-            "events": counts.total_events, "mixtures": counts.mixtures,
-            "max_polyphony": counts.max_polyphony,
-            "labels_with_events": int(sum(v > 0 for v in per_label.values())), **facts}

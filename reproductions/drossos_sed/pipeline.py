@@ -27,6 +27,8 @@ from common.errors import DatasetError
 from common.runs import Run, stage_result
 from common.training import fit, predict, seed_everything
 from reproductions.drossos_sed import data as D
+from reproductions.drossos_sed import facts as FACTS
+from reproductions.drossos_sed import splits as SP
 from reproductions.drossos_sed.cells import BASELINE, DND_SED
 from reproductions.drossos_sed.config import DrossosConfig
 
@@ -298,20 +300,20 @@ def run_mono(run_: Run, cfg: DrossosConfig, root, is_mini: bool, rep) -> dict:
     """UrbanSound8K: dataset facts, features, split, the monophonic models and baselines."""
     from data_prep import urbansound8k as us8k
 
-    facts = stage_result(run_, "facts_urbansound8k", lambda: D.us8k_facts(rep.root, rep.manifest))
+    facts = stage_result(run_, "facts_urbansound8k", lambda: FACTS.us8k_facts(rep.root, rep.manifest))
     info = us8k.mini_info(rep.root, True) if is_mini else None
     mono, skipped = D.mono_features(rep.manifest, rep.root, cfg.mono.n_frames,
                                     D.class_names_of(rep.root), info)
     if skipped:
         print(f"urbansound8k: {len(skipped)} file(s) failed feature extraction (listed in "
               f"metrics.json, mono.skipped_files)")
-    parts = D.mono_split(mono, cfg.mono.split, cfg.split, cfg.mono)
+    parts = SP.mono_split(mono, cfg.mono.split, cfg.split, cfg.mono)
     stats = D.standardize_mono(mono, parts["train"]) if cfg.mono.standardize else None
     results = {name: train_mono(run_, cfg, mono, parts, name) for name in cfg.mono.models}
     base = mono_baselines(run_, mono, parts)
     m = {"facts": facts, "models": results, "baselines": base, "class_names": mono.class_names,
          "split": {"mode": cfg.mono.split, "sizes": {k: len(v) for k, v in parts.items()},
-                   "groups_in_train_and_test": D.shared_groups(parts, mono.groups),
+                   "groups_in_train_and_test": SP.shared_groups(parts, mono.groups),
                    "n_groups": len(set(mono.groups))},
          "padding": {"n_frames": int(mono.x.shape[1]),
                      "longest_raw_frames": int(mono.raw_frames.max()),
@@ -323,12 +325,12 @@ def run_mono(run_: Run, cfg: DrossosConfig, root, is_mini: bool, rep) -> dict:
 def run_poly(run_: Run, cfg: DrossosConfig, root, is_mini: bool, rep) -> dict:
     """TUT-SED Synthetic 2016: dataset facts, features, split, the polyphonic models."""
 
-    facts = stage_result(run_, "facts_tut_sed_2016", lambda: D.tut_facts(rep.root, rep.manifest))
+    facts = stage_result(run_, "facts_tut_sed_2016", lambda: FACTS.tut_facts(rep.root, rep.manifest))
     poly, skipped = D.poly_features(rep.manifest, rep.root, cfg.poly.features)
     if skipped:
         print(f"tut_sed_2016: {len(skipped)} mixture(s) failed feature extraction (listed in "
               f"metrics.json, poly.skipped_files)")
-    ids = D.poly_split(poly.mixtures, cfg.poly.split, cfg.split, rep.root)
+    ids = SP.poly_split(poly.mixtures, cfg.poly.split, cfg.split, rep.root)
     parts = {s: poly.index(v) for s, v in ids.items()}
     for s in D.SPLITS:
         if not parts[s]:

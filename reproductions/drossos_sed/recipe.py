@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from common.progress import stage
 from common.results import Measurement
 from common.runs import finish_run, measurements_from_runs
 from reproductions.drossos_sed import analytic, cells, sections
@@ -32,11 +33,13 @@ def run(profile: str | None = None, seed: int = 2021, overrides=(), rerun: bool 
     from common.distribute import make_strategy
     make_strategy(cfg.train.strategy)
     wanted = [n for n, on in zip(DATASETS, (cfg.mono.enabled, cfg.poly.enabled)) if on]
+    stage("datasets: validate the roots, or build the mini corpora")
     resolved = datasets.resolve(wanted, seed=cfg.mini_seed)
     corpus = "mini" if any(mini for _, mini, _ in resolved.values()) else "real"
     run_ = open_run(PAPER, cfg, seed, corpus, resolved, rerun)
     if run_.finished:
         return run_.dir
+    stage("features, training and evaluation")
     metrics: dict = {"load_average": pipeline.load_average()}
     if "urbansound8k" in resolved:
         metrics["mono"] = pipeline.run_mono(run_, cfg, *resolved["urbansound8k"])
@@ -69,6 +72,11 @@ NOT_MEASURED = {
     "X-software": "the software versions of the report's own machine (Keras 2.2.4 for PlaidML, "
                   "TF 1.15 for DirectML): a description of its environment, not a result",
 }
+
+
+def trained_models(cfg) -> list[str]:
+    """The MODEL_VARIANTS a config trains (the consistency test builds them at full size)."""
+    return [*cfg.mono.models, *cfg.poly.models, *cfg.poly.extra_models]
 
 
 def tables() -> dict[str, tuple]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from common.config import load_config
+from common.errors import ConfigError
 from common.distribute import StrategyName, strategy_field
 
 CONFIG_DIR = Path(__file__).parent / "configs"
@@ -107,5 +108,20 @@ class SwishNetConfig:
     mini_seed: int = 0
 
 
+def check(cfg: SwishNetConfig) -> SwishNetConfig:
+    """Rules that span fields (each names the key at fault)."""
+    sp = cfg.split
+    if abs(sp.train + sp.validation + sp.test - 1.0) > 1e-9 or min(sp.train, sp.validation, sp.test) <= 0:
+        raise ConfigError(f"split.train/validation/test must be positive and sum to 1, got "
+                          f"{sp.train}/{sp.validation}/{sp.test}")
+    if not cfg.clip_seconds or min(cfg.clip_seconds) <= 0:
+        raise ConfigError(f"clip_seconds must be positive lengths, got {cfg.clip_seconds}")
+    if not 0 < cfg.finetune.share < 1:
+        raise ConfigError(f"finetune.share must be in (0, 1), got {cfg.finetune.share}")
+    if cfg.model.width < 1:
+        raise ConfigError(f"model.width must be >= 1, got {cfg.model.width}")
+    return cfg
+
+
 def load(profile: str, overrides: list[str] | tuple[str, ...] = ()) -> SwishNetConfig:
-    return load_config(SwishNetConfig, CONFIG_DIR / f"{profile}.yaml", overrides)
+    return check(load_config(SwishNetConfig, CONFIG_DIR / f"{profile}.yaml", overrides))

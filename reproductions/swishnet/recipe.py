@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from common.progress import stage
 from common.results import Measurement
 from common.runs import finish_run, measurements_from_runs
 from reproductions.run_folder import open_run
@@ -28,6 +29,7 @@ def run(profile: str | None = None, seed: int = 2021, overrides=(), rerun: bool 
     # it) and a bad TF_CONFIG fails here, before feature extraction
     from common.distribute import make_strategy
     make_strategy(cfg.train.strategy)
+    stage("datasets: validate the roots, or build the mini corpora")
     resolved = datasets.resolve(DATASETS, seed=cfg.mini_seed)
     _, musan_mini, musan_rep = resolved["musan"]
     _, _, gtzan_rep = resolved["gtzan"]
@@ -35,6 +37,7 @@ def run(profile: str | None = None, seed: int = 2021, overrides=(), rerun: bool 
     if run_.finished:
         return run_.dir
 
+    stage("features")
     # manifest paths are relative to the layout folder the validator resolved (report.root)
     musan, musan_skip = data.extract(musan_rep.manifest, musan_rep.root, cfg.features,
                                      cfg.clip_seconds, "musan")
@@ -42,6 +45,7 @@ def run(profile: str | None = None, seed: int = 2021, overrides=(), rerun: bool 
                                    "gtzan", denoise=cfg.finetune.denoise,
                                    silence_hop=cfg.features.gtzan_silence_hop)
 
+    stage("training and evaluation")
     musan_results, other_results, gtzan_results = {}, {}, {}
     other = "file" if cfg.split.mode == "clip" else "clip"
     for s in cfg.clip_seconds:
@@ -89,6 +93,11 @@ NOT_MEASURED = {
                   "report did not run; the report's settings are compared in X-preprocessing, "
                   "X-training and X-gtzan",
 }
+
+
+def trained_models(cfg) -> list[str]:
+    """The MODEL_VARIANTS a config trains (the consistency test builds them)."""
+    return [f"{cfg.model.variant}-{'slim' if cfg.model.width == 1 else 'wide'}"]
 
 
 def tables() -> dict[str, tuple]:
