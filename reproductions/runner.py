@@ -53,6 +53,20 @@ def load(paper: str) -> ModuleType | SimpleNamespace:
     return mod
 
 
+def tables(paper: str) -> dict[str, tuple]:
+    """Registry table id -> the functions that fill it: ``cells.TABLES`` (from a run) and
+    ``analytic.TABLES`` (no data) of the paper's package (``reproductions/README.md``)."""
+    out: dict[str, tuple] = {}
+    for part in ("cells", "analytic"):
+        try:
+            mod = importlib.import_module(f"reproductions.{paper}.{part}")
+        except ModuleNotFoundError:
+            continue
+        for table, fill in mod.TABLES.items():
+            out[table] = out.get(table, ()) + (fill if isinstance(fill, tuple) else (fill,))
+    return out
+
+
 def evaluate(paper: str) -> tuple[object, list[ResultRow], list[dict]]:
     """(recipe, result rows, runs used) for one paper."""
     recipe = load(paper)

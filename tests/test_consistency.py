@@ -53,7 +53,7 @@ def test_every_yaml_loads_and_builds_its_models_with_their_counts(paper):
 def test_every_registry_table_has_a_function_or_a_reason(paper):
     recipe = runner.load(paper)
     registry = {t.id for t in load_registry(paper).tables}
-    filled, skipped = set(recipe.tables()), set(recipe.NOT_MEASURED)
+    filled, skipped = set(runner.tables(paper)), set(recipe.NOT_MEASURED)
     assert filled <= registry, f"functions for tables the registry lacks: {filled - registry}"
     assert skipped <= registry and not filled & skipped
     assert registry == filled | skipped, f"tables with neither: {registry - filled - skipped}"
@@ -62,14 +62,13 @@ def test_every_registry_table_has_a_function_or_a_reason(paper):
 
 @pytest.mark.parametrize("paper", IMPLEMENTED)
 def test_every_table_function_runs_and_fills_only_its_table(paper):
-    recipe = runner.load(paper)
     cells_mod = importlib.import_module(f"reproductions.{paper}.cells")
     runs = finished_runs(paper)
     if not runs:
         pytest.skip(f"{paper}: no committed run to feed the table functions")
     metrics = runs[-1]["metrics"]
     known = {r.key for r in load_registry(paper).rows}
-    for table, functions in recipe.tables().items():
+    for table, functions in runner.tables(paper).items():
         for fill in functions:
             if fill in cells_mod.TABLES.values():
                 produced = [(c["table"], c["row"], c["column"]) for c in fill(metrics)]

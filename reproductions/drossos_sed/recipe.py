@@ -79,14 +79,6 @@ def trained_models(cfg) -> list[str]:
     return [*cfg.mono.models, *cfg.poly.models, *cfg.poly.extra_models]
 
 
-def tables() -> dict[str, tuple]:
-    """Registry table id -> the functions that fill it (cells from runs, analytic numbers)."""
-    out: dict[str, tuple] = {t: (f,) for t, f in cells.TABLES.items()}
-    for t, fs in analytic.TABLES.items():
-        out[t] = out.get(t, ()) + fs
-    return out
-
-
 report_sections = sections.report_sections
 deviations = sections.deviations
 complexity_models = sections.complexity_models

@@ -100,14 +100,6 @@ def trained_models(cfg) -> list[str]:
     return [f"{cfg.model.variant}-{'slim' if cfg.model.width == 1 else 'wide'}"]
 
 
-def tables() -> dict[str, tuple]:
-    """Registry table id -> the functions that fill it (cells from runs, analytic numbers)."""
-    out: dict[str, tuple] = {t: (f,) for t, f in cells.TABLES.items()}
-    for t, fs in analytic.TABLES.items():
-        out[t] = out.get(t, ()) + fs
-    return out
-
-
 report_sections = sections.report_sections
 deviations = sections.deviations
 complexity_models = sections.complexity_models
