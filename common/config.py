@@ -167,12 +167,23 @@ def load_config(cls: type[T], path: str | Path, overrides: list[str] | tuple[str
         raise ConfigError(f"{path}: {exc}") from exc
 
 
+# dataclass-field metadata: the field is part of a run's identity only when it differs from its
+# default, so adding a setting (at the value the code always used) keeps existing run ids
+OMIT_DEFAULT_FROM_IDENTITY = "omit_default_from_identity"
+
+
+def added_setting(default: Any) -> Any:
+    """A config field added after runs were published, at the value the code already used:
+    left out of the run identity while it holds that default (see :func:`identity_dict`)."""
+    return dataclasses.field(default=default, metadata={OMIT_DEFAULT_FROM_IDENTITY: True})
+
+
 def _plain(v: Any, identity: bool) -> Any:
     if dataclasses.is_dataclass(v):
         out = {}
         for f in dataclasses.fields(v):
             value = getattr(v, f.name)
-            if identity and f.metadata.get("omit_default_from_identity") and value == f.default:
+            if identity and f.metadata.get(OMIT_DEFAULT_FROM_IDENTITY) and value == f.default:
                 continue
             out[f.name] = _plain(value, identity)
         return out
@@ -191,7 +202,7 @@ def config_to_dict(cfg: Any) -> dict:
 
 def identity_dict(cfg: Any) -> dict:
     """``config_to_dict(cfg)`` for run ids: fields whose metadata has
-    ``omit_default_from_identity`` (see common.distribute.strategy_field) are left out while they
+    ``omit_default_from_identity`` (:func:`added_setting`, ``train.strategy``) are left out while they
     hold their default. Such a setting was added after runs existed; leaving its default out
     keeps those runs' ids, while any other value still gives a run of its own."""
     return _plain(cfg, identity=True)

@@ -25,11 +25,11 @@ TensorFlow is imported lazily: config modules import this one for :func:`strateg
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 from typing import TYPE_CHECKING, Any, Literal
 
+from common.config import added_setting
 from common.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,9 +38,6 @@ if TYPE_CHECKING:  # pragma: no cover
 StrategyName = Literal["default", "mirrored", "multi_worker"]
 STRATEGIES: tuple[str, ...] = ("default", "mirrored", "multi_worker")
 DEFAULT_STRATEGY = "default"
-# dataclass-field metadata read by common.config.identity_dict: the field is part of a run's
-# identity only when it differs from its default, so adding it kept every existing run id
-OMIT_DEFAULT_FROM_IDENTITY = "omit_default_from_identity"
 
 # Keras 3 + MultiWorkerMirroredStrategy: Model.fit fails first in _maybe_symbolic_build
 # (strategy.reduce of the (x, y) batch: "Attempt to convert a value (PerReplica ...) to a
@@ -55,7 +52,7 @@ _CACHE: dict[str, Any] = {}
 def strategy_field(default: str = DEFAULT_STRATEGY) -> Any:
     """A config dataclass field for ``train.strategy``: typed ``StrategyName`` in the class
     annotation, left out of the run identity while it holds the default (see module doc)."""
-    return dataclasses.field(default=default, metadata={OMIT_DEFAULT_FROM_IDENTITY: True})
+    return added_setting(default)
 
 
 def check_strategy_name(name: str, key: str = "train.strategy") -> str:

@@ -1,11 +1,15 @@
 """Frame-level audio features with every parameter spelled out.
 
-Three extractors, each driven by a frozen config dataclass so that a cache key (see
+Three extractors with every argument required, so that a cache key (see
 :mod:`common.feature_cache`) and a run record capture the whole recipe:
 
-- :func:`psf_mfcc` — python_speech_features MFCC (SwishNet, report 004);
-- :func:`librosa_mfcc` — librosa MFCC (Drossos et al. seed, report 001);
-- :func:`librosa_logmel` — librosa log-mel energies (Drossos et al. paper features).
+- :func:`psf_mfcc` — python_speech_features MFCC (SwishNet, report 004), keyword arguments
+  named as psf names them except ``append_energy`` (psf ``appendEnergy``) and ``window`` (a
+  name for psf's ``winfunc``), listed in :data:`PSF_MFCC_ARGS`; the paper's presets live in
+  :mod:`reproductions.swishnet.features`;
+- :func:`librosa_mfcc` — librosa MFCC (Drossos et al. seed, report 001), frozen config;
+- :func:`librosa_logmel` — librosa log-mel energies (Drossos et al. paper features), frozen
+  config.
 
 All return float32 arrays shaped (frames, coefficients): time-major, the layout the Keras
 models consume.
@@ -43,64 +47,76 @@ def _require(cond: bool, cfg: object, field: str, why: str) -> None:
 # python_speech_features MFCC
 # ---------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class PsfMfccConfig:
-    """Arguments of ``python_speech_features.mfcc`` (v0.6), defaults = SwishNet seed code.
+# Every argument of psf_mfcc after the signal, in order: a paper's feature dataclass that uses
+# these names can pass its fields straight through (see :func:`psf_mfcc_args`).
+PSF_MFCC_ARGS = ("samplerate", "winlen", "winstep", "numcep", "nfilt", "nfft", "lowfreq",
+                 "highfreq", "preemph", "ceplifter", "append_energy", "window")
 
-    ``highfreq=None`` means the Nyquist frequency (psf's own rule); ``window`` names the
-    analysis window (psf's default is rectangular, i.e. no window).
+
+def check_psf_mfcc_args(owner: str, *, samplerate: int, winlen: float, winstep: float,
+                        numcep: int, nfilt: int, nfft: int, lowfreq: float,
+                        highfreq: Optional[float], preemph: float, ceplifter: int,
+                        append_energy: bool, window: str) -> None:
+    """Raise ConfigError ``"{owner}.{argument}=value: why"`` for the first bad argument.
+
+    ``owner`` names where the values came from (a config class or ``"psf_mfcc"``), so that a
+    bad YAML value is reported under its own name.
     """
+    def require(cond: bool, name: str, value: object, why: str) -> None:
+        if not cond:
+            raise ConfigError(f"{owner}.{name}={value!r}: {why}")
 
-    samplerate: int = 16000
-    winlen: float = 0.025
-    winstep: float = 0.015
-    numcep: int = 20
-    nfilt: int = 32
-    nfft: int = 512
-    lowfreq: float = 0.0
-    highfreq: Optional[float] = None
-    preemph: float = 0.97
-    ceplifter: int = 22
-    append_energy: bool = True
-    window: str = "rectangular"
-
-    def __post_init__(self) -> None:
-        _require(self.samplerate > 0, self, "samplerate", "must be positive")
-        _require(0 < self.winstep, self, "winstep", "must be positive")
-        _require(0 < self.winlen, self, "winlen", "must be positive")
-        # psf silently truncates frames longer than the FFT (it only logs a warning).
-        _require(round(self.winlen * self.samplerate) <= self.nfft, self, "nfft",
-                 f"is shorter than the frame ({self.winlen * self.samplerate:g} samples)")
-        _require(0 < self.numcep <= self.nfilt, self, "numcep", "must be in 1..nfilt")
-        _require(self.window in _PSF_WINDOWS, self, "window",
-                 f"unknown; choose one of {sorted(_PSF_WINDOWS)}")
-        _require(self.highfreq is None or self.lowfreq < self.highfreq <= self.samplerate / 2,
-                 self, "highfreq", "must lie in (lowfreq, samplerate/2]")
+    require(samplerate > 0, "samplerate", samplerate, "must be positive")
+    require(0 < winstep, "winstep", winstep, "must be positive")
+    require(0 < winlen, "winlen", winlen, "must be positive")
+    # psf silently truncates frames longer than the FFT (it only logs a warning).
+    require(round(winlen * samplerate) <= nfft, "nfft", nfft,
+            f"is shorter than the frame ({winlen * samplerate:g} samples)")
+    require(0 < numcep <= nfilt, "numcep", numcep, "must be in 1..nfilt")
+    require(window in _PSF_WINDOWS, "window", window,
+            f"unknown; choose one of {sorted(_PSF_WINDOWS)}")
+    require(highfreq is None or lowfreq < highfreq <= samplerate / 2, "highfreq", highfreq,
+            "must lie in (lowfreq, samplerate/2]")
 
 
-def psf_mfcc(y: np.ndarray, cfg: PsfMfccConfig) -> np.ndarray:
-    """MFCCs of a mono signal sampled at ``cfg.samplerate``: float32 (frames, numcep).
+def psf_mfcc_args(cfg: object) -> dict:
+    """The :data:`PSF_MFCC_ARGS` fields of ``cfg`` by name, for
+    ``psf_mfcc(y, **psf_mfcc_args(cfg))``."""
+    return {name: getattr(cfg, name) for name in PSF_MFCC_ARGS}
 
+
+def psf_mfcc(y: np.ndarray, *, samplerate: int, winlen: float, winstep: float, numcep: int,
+             nfilt: int, nfft: int, lowfreq: float, highfreq: Optional[float], preemph: float,
+             ceplifter: int, append_energy: bool, window: str) -> np.ndarray:
+    """``python_speech_features.mfcc`` (v0.6) of a mono signal: float32 (frames, numcep).
+
+    Every argument is required (no hidden psf defaults). ``highfreq=None`` means the Nyquist
+    frequency (psf's own rule); ``window`` names the analysis window ("rectangular" is psf's
+    default, i.e. no window; numpy's hamming/hann are the symmetric forms); ``append_energy``
+    is psf's ``appendEnergy`` (c0 replaced by the log frame energy).
     Frames: 1 + ceil((n - frame_len) / frame_step), the last frame zero-padded (psf framing).
     The signal is cast to float64 first: in the SwishNet seed pipeline the signal reaching
     psf came out of psf's ``deframesig`` (loudness equalisation), which returns float64.
     """
+    check_psf_mfcc_args("psf_mfcc", samplerate=samplerate, winlen=winlen, winstep=winstep,
+                        numcep=numcep, nfilt=nfilt, nfft=nfft, lowfreq=lowfreq,
+                        highfreq=highfreq, preemph=preemph, ceplifter=ceplifter,
+                        append_energy=append_energy, window=window)
     y = np.asarray(y)
     if y.ndim != 1:
         raise ConfigError(f"psf_mfcc expects a mono 1-D signal, got shape {y.shape}")
-    highfreq = cfg.samplerate / 2 if cfg.highfreq is None else cfg.highfreq
-    feats = psf.mfcc(y.astype(np.float64), samplerate=cfg.samplerate, winlen=cfg.winlen,
-                 winstep=cfg.winstep, numcep=cfg.numcep, nfilt=cfg.nfilt, nfft=cfg.nfft,
-                 lowfreq=cfg.lowfreq, highfreq=highfreq, preemph=cfg.preemph,
-                 ceplifter=cfg.ceplifter, appendEnergy=cfg.append_energy,
-                 winfunc=_PSF_WINDOWS[cfg.window])
+    feats = psf.mfcc(y.astype(np.float64), samplerate=samplerate, winlen=winlen,
+                     winstep=winstep, numcep=numcep, nfilt=nfilt, nfft=nfft, lowfreq=lowfreq,
+                     highfreq=samplerate / 2 if highfreq is None else highfreq,
+                     preemph=preemph, ceplifter=ceplifter, appendEnergy=append_energy,
+                     winfunc=_PSF_WINDOWS[window])
     return np.ascontiguousarray(feats, dtype=np.float32)
 
 
-def psf_num_frames(n_samples: int, cfg: PsfMfccConfig) -> int:
+def psf_num_frames(n_samples: int, *, samplerate: int, winlen: float, winstep: float) -> int:
     """Number of frames psf produces for ``n_samples`` (same rounding as psf's framesig)."""
-    frame_len = int(np.floor(cfg.winlen * cfg.samplerate + 0.5))
-    frame_step = int(np.floor(cfg.winstep * cfg.samplerate + 0.5))
+    frame_len = int(np.floor(winlen * samplerate + 0.5))
+    frame_step = int(np.floor(winstep * samplerate + 0.5))
     if n_samples <= frame_len:
         return 1
     return 1 + int(np.ceil((n_samples - frame_len) / frame_step))
@@ -243,23 +259,6 @@ def librosa_logmel(y: np.ndarray, cfg: LogMelConfig) -> np.ndarray:
         out = librosa.power_to_db(mel, ref=cfg.db_ref, amin=cfg.db_amin, top_db=cfg.db_top_db)
     return np.ascontiguousarray(out.T, dtype=np.float32)
 
-
-# ---------------------------------------------------------------------------------------------
-# Presets (what each report / paper used); see shared/specs/*.md §2
-# ---------------------------------------------------------------------------------------------
-
-# SwishNet seed code (Q2/preprocessing.ipynb): psf defaults except numcep/nfilt/winstep.
-# winstep is 15 ms in the code, although the seed text and the paper say 10 ms hop.
-SWISHNET_REPORT_MFCC = PsfMfccConfig(
-    samplerate=16000, winlen=0.025, winstep=0.015, numcep=20, nfilt=32, nfft=512,
-    lowfreq=0.0, highfreq=8000.0, preemph=0.97, ceplifter=22, append_energy=True,
-    window="rectangular")
-
-# SwishNet paper: 25 ms frames with 15 ms overlap -> 10 ms hop; otherwise as the seed code.
-SWISHNET_PAPER_MFCC = PsfMfccConfig(
-    samplerate=16000, winlen=0.025, winstep=0.010, numcep=20, nfilt=32, nfft=512,
-    lowfreq=0.0, highfreq=8000.0, preemph=0.97, ceplifter=22, append_energy=True,
-    window="rectangular")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -282,9 +282,15 @@ def test_require_columns_and_report(tmp_path):
 # ----------------------------------------------------------------------------- registry, notice
 
 def test_registry():
-    assert set(datasets.DATASETS) == {"musan", "gtzan", "urbansound8k", "tut_sed_2016"}
+    assert set(datasets.DATASETS) == {"musan", "gtzan", "urbansound8k", "tut_sed_2016",
+                                      "sonyc_ust", "desed", "tau22", "fuss"}
     musan = datasets.get("musan")
     assert musan.ENV_VAR == "MUSAN_ROOT" and musan.SAMPLERATE == 16000
+    # every dataset module fulfils the registry's contract
+    for name in datasets.DATASETS:
+        mod = datasets.get(name)
+        assert mod.ENV_VAR == f"{name.upper()}_ROOT"
+        assert all(callable(getattr(mod, f)) for f in ("validate", "root", "write_mini"))
     with pytest.raises(ConfigError, match="unknown dataset 'nope'"):
         datasets.get("nope")
 

@@ -17,19 +17,22 @@ import pytest
 from common import feature_cache as FC
 from common.audio_io import load_audio, write_audio
 from common.errors import AudioError, ConfigError, ReproError
-from common.features import SWISHNET_REPORT_MFCC, PsfMfccConfig, psf_mfcc
+from common.features import psf_mfcc, psf_mfcc_args
+from reproductions.swishnet.config import FeatureConfig
 
 REPO = Path(__file__).resolve().parents[1]
+# the SwishNet report's MFCC settings: a frozen dataclass, as the cache keys take
+SWISHNET_MFCC = FeatureConfig()
 
 
 # Top-level (picklable) item functions, as map_cached requires.
 
-def clip_mfccs(path: str, cfg: PsfMfccConfig) -> dict[str, np.ndarray]:
+def clip_mfccs(path: str, cfg: FeatureConfig) -> dict[str, np.ndarray]:
     """SwishNet-like job: 0.5 s clips with 50 % overlap, psf MFCC of each."""
     y, sr = load_audio(path, expected_sr=cfg.samplerate)
     win = sr // 2
     starts = range(0, len(y) - win + 1, win // 2)
-    return {"mfcc": np.stack([psf_mfcc(y[s:s + win], cfg) for s in starts]),
+    return {"mfcc": np.stack([psf_mfcc(y[s:s + win], **psf_mfcc_args(cfg)) for s in starts]),
             "label": np.int64(len(Path(path).stem))}
 
 
@@ -73,7 +76,7 @@ def wavs(tmp_path: Path) -> list[str]:
 # --- keys ------------------------------------------------------------------------------------
 
 def test_key_is_stable_and_tracks_config_files_order_and_fn(wavs):
-    cfg = SWISHNET_REPORT_MFCC
+    cfg = SWISHNET_MFCC
     key = FC.cache_key(wavs, cfg)
     assert key == FC.cache_key(list(wavs), dataclasses.replace(cfg))
     assert key != FC.cache_key(wavs, dataclasses.replace(cfg, winstep=0.010))
@@ -98,11 +101,11 @@ def test_key_is_stable_and_tracks_config_files_order_and_fn(wavs):
 
 def test_key_is_the_same_in_another_process(wavs):
     code = ("import sys; from common.feature_cache import cache_key; "
-            "from common.features import SWISHNET_REPORT_MFCC as C; "
-            "print(cache_key(sys.argv[1:], C))")
+            "from reproductions.swishnet.config import FeatureConfig; "
+            "print(cache_key(sys.argv[1:], FeatureConfig()))")
     out = subprocess.run([sys.executable, "-c", code, *wavs], capture_output=True, text=True,
                          check=True, cwd=REPO)
-    assert out.stdout.strip() == FC.cache_key(wavs, SWISHNET_REPORT_MFCC)
+    assert out.stdout.strip() == FC.cache_key(wavs, SWISHNET_MFCC)
 
 
 def test_key_of_tuples_and_plain_ids(tmp_path):
@@ -134,15 +137,15 @@ def test_second_call_does_no_work_and_changes_rebuild(tmp_path, workers):
 
 
 def test_changed_audio_file_rebuilds(tmp_path, wavs):
-    fn = functools.partial(clip_mfccs, cfg=SWISHNET_REPORT_MFCC)
+    fn = functools.partial(clip_mfccs, cfg=SWISHNET_MFCC)
     cache = tmp_path / "mfcc.h5"
-    FC.map_cached(wavs, fn, cache, SWISHNET_REPORT_MFCC, workers=1)
+    FC.map_cached(wavs, fn, cache, SWISHNET_MFCC, workers=1)
     first_key = FC.read_key(cache)
     write_audio(wavs[2], np.zeros(16000, np.float32) + 0.01, 16000)  # new content
-    FC.map_cached(wavs, fn, cache, SWISHNET_REPORT_MFCC, workers=1)
+    FC.map_cached(wavs, fn, cache, SWISHNET_MFCC, workers=1)
     assert FC.read_key(cache) != first_key
     groups = dict(FC.load_groups(cache))
-    fresh = clip_mfccs(wavs[2], SWISHNET_REPORT_MFCC)["mfcc"]
+    fresh = clip_mfccs(wavs[2], SWISHNET_MFCC)["mfcc"]
     np.testing.assert_array_equal(groups[wavs[2]]["mfcc"], fresh)
 
 
@@ -234,8 +237,8 @@ def test_audio_error_item_is_skipped_and_listed(tmp_path, wavs, workers):
     silent = str(tmp_path / "audio" / "silent.wav")
     write_audio(silent, np.zeros(16000, np.float32), 16000)
     items = [wavs[0], missing, wavs[1], silent]
-    cache = FC.map_cached(items, functools.partial(clip_mfccs, cfg=SWISHNET_REPORT_MFCC),
-                          tmp_path / "c.h5", SWISHNET_REPORT_MFCC, workers=workers)
+    cache = FC.map_cached(items, functools.partial(clip_mfccs, cfg=SWISHNET_MFCC),
+                          tmp_path / "c.h5", SWISHNET_MFCC, workers=workers)
     skipped = FC.read_skipped(cache)
     assert [name for name, _ in skipped] == [missing, silent]
     assert "does not exist" in skipped[0][1] and "silent" in skipped[1][1]
@@ -260,10 +263,10 @@ def _read_all(cache: Path) -> list[tuple[str, dict[str, np.ndarray]]]:
 
 @pytest.mark.parametrize("start_method", ["fork", "forkserver"])
 def test_parallel_equals_serial_bit_for_bit(tmp_path, wavs, start_method):
-    fn = functools.partial(clip_mfccs, cfg=SWISHNET_REPORT_MFCC)
-    serial = _read_all(FC.map_cached(wavs, fn, tmp_path / "s.h5", SWISHNET_REPORT_MFCC,
+    fn = functools.partial(clip_mfccs, cfg=SWISHNET_MFCC)
+    serial = _read_all(FC.map_cached(wavs, fn, tmp_path / "s.h5", SWISHNET_MFCC,
                                      workers=1))
-    parallel = _read_all(FC.map_cached(wavs, fn, tmp_path / "p.h5", SWISHNET_REPORT_MFCC,
+    parallel = _read_all(FC.map_cached(wavs, fn, tmp_path / "p.h5", SWISHNET_MFCC,
                                        workers=2, chunksize=2, start_method=start_method))
     assert [n for n, _ in parallel] == [n for n, _ in serial] == wavs  # item order kept
     for (_, a), (_, b) in zip(serial, parallel):

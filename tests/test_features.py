@@ -22,64 +22,85 @@ def _noise(n: int, seed: int = 0) -> np.ndarray:
 
 # --- python_speech_features ------------------------------------------------------------------
 
+# psf_mfcc's arguments for the SwishNet seed code's call (swishnet spec §2.2), written out here;
+# the package's own settings are checked against the seed call in test_swishnet_preprocessing.
+SEED_CODE = dict(samplerate=16000, winlen=0.025, winstep=0.015, numcep=20, nfilt=32, nfft=512,
+                 lowfreq=0.0, highfreq=None, preemph=0.97, ceplifter=22, append_energy=True,
+                 window="rectangular")
+PAPER = {**SEED_CODE, "winstep": 0.010}
+
+
 # swishnet spec §2.2 table: frames per clip at 16 kHz, 15 ms hop (seed code) / 10 ms (paper).
 @pytest.mark.parametrize("clip_s, report_frames, paper_frames",
                          [(0.5, 33, 49), (1.0, 66, 99), (2.0, 133, 199)])
 def test_psf_frames_per_clip_match_swishnet_table(clip_s, report_frames, paper_frames):
     y = _noise(int(clip_s * 16000))
-    report = F.psf_mfcc(y, F.SWISHNET_REPORT_MFCC)
-    paper = F.psf_mfcc(y, F.SWISHNET_PAPER_MFCC)
+    report = F.psf_mfcc(y, **SEED_CODE)
+    paper = F.psf_mfcc(y, **PAPER)
     assert report.shape == (report_frames, 20) and report.dtype == np.float32
     assert paper.shape == (paper_frames, 20) and paper.dtype == np.float32
-    assert F.psf_num_frames(len(y), F.SWISHNET_REPORT_MFCC) == report_frames
-    assert F.psf_num_frames(len(y), F.SWISHNET_PAPER_MFCC) == paper_frames
+    assert F.psf_num_frames(len(y), samplerate=16000, winlen=0.025, winstep=0.015) == report_frames
+    assert F.psf_num_frames(len(y), samplerate=16000, winlen=0.025, winstep=0.010) == paper_frames
 
 
-def test_swishnet_report_preset_equals_seed_call():
+def test_psf_mfcc_equals_the_library_call():
     # The seed notebook: mfcc(sig, 16000, numcep=20, nfilt=32, winlen=0.025, winstep=0.015)
     # with every other argument left at psf's defaults.
     y = _noise(8000, seed=1)
     expected = psf.mfcc(y.astype(np.float64), 16000, numcep=20, nfilt=32, winlen=0.025,
                         winstep=0.015).astype(np.float32)
-    np.testing.assert_array_equal(F.psf_mfcc(y, F.SWISHNET_REPORT_MFCC), expected)
-    # The dataclass defaults are that same recipe.
-    assert dataclasses.replace(F.SWISHNET_REPORT_MFCC, highfreq=None) == F.PsfMfccConfig()
+    np.testing.assert_array_equal(F.psf_mfcc(y, **SEED_CODE), expected)
+    # highfreq None is psf's Nyquist rule
+    np.testing.assert_array_equal(F.psf_mfcc(y, **{**SEED_CODE, "highfreq": 8000.0}), expected)
 
 
-def test_swishnet_presets_differ_only_in_hop():
-    diff = {f.name for f in dataclasses.fields(F.PsfMfccConfig)
-            if getattr(F.SWISHNET_REPORT_MFCC, f.name) != getattr(F.SWISHNET_PAPER_MFCC, f.name)}
-    assert diff == {"winstep"}
+def test_psf_mfcc_args_picks_every_argument_by_name():
+    class Cfg:
+        pass
+    cfg = Cfg()
+    for name, value in {**SEED_CODE, "unrelated": 1}.items():
+        setattr(cfg, name, value)
+    assert F.psf_mfcc_args(cfg) == SEED_CODE
+    # every keyword of psf_mfcc is listed (no hidden default)
+    assert set(F.PSF_MFCC_ARGS) == set(SEED_CODE)
+
+
+def test_psf_mfcc_requires_every_argument():
+    partial = {k: v for k, v in SEED_CODE.items() if k != "preemph"}
+    with pytest.raises(TypeError, match="preemph"):
+        F.psf_mfcc(_noise(800), **partial)
 
 
 def test_psf_options_reach_the_library():
     y = _noise(16000, seed=2)
-    base = F.psf_mfcc(y, F.SWISHNET_REPORT_MFCC)
+    base = F.psf_mfcc(y, **SEED_CODE)
     for change in ({"window": "hamming"}, {"append_energy": False}, {"preemph": 0.0},
                    {"ceplifter": 0}, {"highfreq": 4000.0}):
-        other = F.psf_mfcc(y, dataclasses.replace(F.SWISHNET_REPORT_MFCC, **change))
+        other = F.psf_mfcc(y, **{**SEED_CODE, **change})
         assert other.shape == base.shape
         assert not np.array_equal(other, base), change
     # appendEnergy replaces c0 by the log frame energy; the other coefficients are untouched.
-    no_energy = F.psf_mfcc(y, dataclasses.replace(F.SWISHNET_REPORT_MFCC, append_energy=False))
+    no_energy = F.psf_mfcc(y, **{**SEED_CODE, "append_energy": False})
     np.testing.assert_array_equal(no_energy[:, 1:], base[:, 1:])
 
 
-@pytest.mark.parametrize("change", [{"window": "kaiser"}, {"numcep": 40}, {"nfft": 256},
-                                    {"highfreq": 9000.0}, {"winstep": 0.0}])
-def test_psf_config_rejects_bad_values(change):
-    with pytest.raises(ConfigError):
-        dataclasses.replace(F.SWISHNET_REPORT_MFCC, **change)
+@pytest.mark.parametrize("change, field", [({"window": "kaiser"}, "window"),
+                                           ({"numcep": 40}, "numcep"), ({"nfft": 256}, "nfft"),
+                                           ({"highfreq": 9000.0}, "highfreq"),
+                                           ({"winstep": 0.0}, "winstep")])
+def test_psf_rejects_bad_values_naming_the_argument(change, field):
+    with pytest.raises(ConfigError, match=rf"^psf_mfcc\.{field}="):
+        F.psf_mfcc(_noise(8000), **{**SEED_CODE, **change})
+    with pytest.raises(ConfigError, match=rf"^features\.{field}="):
+        F.check_psf_mfcc_args("features", **{**SEED_CODE, **change})
 
 
 def test_psf_rejects_multichannel_input():
     with pytest.raises(ConfigError, match="mono"):
-        F.psf_mfcc(np.zeros((1600, 2), np.float32), F.SWISHNET_REPORT_MFCC)
+        F.psf_mfcc(np.zeros((1600, 2), np.float32), **SEED_CODE)
 
 
 def test_configs_are_frozen():
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        F.SWISHNET_REPORT_MFCC.numcep = 13  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         DF.MONO_MFCC.n_mfcc = 13  # type: ignore[misc]
 

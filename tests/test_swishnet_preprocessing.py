@@ -11,12 +11,14 @@ import pytest
 import soundfile as sf
 
 from common.errors import ConfigError
+from common.config import load_config
+from reproductions.swishnet.config import FeatureConfig, SwishNetConfig
+from reproductions.swishnet.features import PRESET_OVERRIDES, preset
 from reproductions.swishnet.preprocessing import (
-    PRESETS,
-    PreprocessConfig,
     denoise_logmmse,
     equalise_loudness,
     file_to_clips,
+    frames_per_clip,
     remove_silence,
     segment,
 )
@@ -50,9 +52,9 @@ def test_relative_silence_removal_cuts_a_silent_middle():
 
 def test_relative_mode_is_relative_to_the_file_peak():
     quiet = tone(1.0, 10 ** (-60 / 20))  # -63 dBFS everywhere: nothing is below *its* peak
-    assert remove_silence(quiet, SR, mode="relative").shape[0] == quiet.shape[0]
-    assert remove_silence(quiet, SR, mode="absolute", frame_length=4000,
-                          hop_length=4000).shape[0] == 0
+    assert remove_silence(quiet, SR, silence_mode="relative").shape[0] == quiet.shape[0]
+    assert remove_silence(quiet, SR, silence_mode="absolute",
+                          silence_frame=4000, silence_hop=4000).shape[0] == 0
 
 
 def test_absolute_mode_threshold_is_minus_top_db_dbfs():
@@ -60,20 +62,22 @@ def test_absolute_mode_threshold_is_minus_top_db_dbfs():
     loud = np.full(4000, 10 ** (-39 / 20), np.float32)
     soft = np.full(4000, 10 ** (-41 / 20), np.float32)
     y = np.concatenate([loud, soft, loud])
-    out = remove_silence(y, SR, top_db=40.0, frame_length=4000, hop_length=4000, mode="absolute")
+    out = remove_silence(y, SR, top_db=40.0, silence_frame=4000, silence_hop=4000,
+                         silence_mode="absolute")
     np.testing.assert_array_equal(out, np.concatenate([loud, loud]))
 
 
 def test_absolute_mode_removes_a_quiet_250ms_aligned_stretch_exactly():
     a, b = tone(0.5, 0.5), tone(0.5, 0.3, freq=1000.0)
     y = np.concatenate([a, tone(0.5, 0.001), b])  # middle at -63 dBFS
-    out = remove_silence(y, SR, frame_length=4000, hop_length=4000, mode="absolute")
+    out = remove_silence(y, SR, silence_frame=4000, silence_hop=4000,
+                         silence_mode="absolute")
     np.testing.assert_array_equal(out, np.concatenate([a, b]))
 
 
 def test_remove_silence_rejects_bad_mode():
-    with pytest.raises(ConfigError, match="mode"):
-        remove_silence(tone(0.1, 0.5), SR, mode="peak")
+    with pytest.raises(ConfigError, match="silence_mode"):
+        remove_silence(tone(0.1, 0.5), SR, silence_mode="peak")
 
 
 # --- loudness equalisation ---------------------------------------------------------------------
@@ -103,7 +107,7 @@ def test_zero_block_stays_zero_and_last_block_uses_padded_std():
 def test_eps_leaves_near_silent_blocks_alone():
     y = np.concatenate([np.full(4000, 1e-7) * np.sign(np.arange(4000) % 2 - 0.5),
                         np.random.default_rng(2).standard_normal(4000)])
-    out = equalise_loudness(y, SR, eps=1e-6)
+    out = equalise_loudness(y, SR, loudness_eps=1e-6)
     # deframesig divides by (1 + 1e-15), psf's guard against a zero window sum.
     np.testing.assert_allclose(out[:4000], y[:4000], rtol=1e-12)
     np.testing.assert_allclose(out[4000:].std(), 1.0, rtol=1e-9)
@@ -125,14 +129,14 @@ def test_segment_counts_match_the_seed_loop(n):
 
 def test_segment_windows_hold_the_right_samples():
     y = np.arange(20000, dtype=np.float32)
-    clips = segment(y, SR, 0.5, overlap=0.5)
+    clips = segment(y, SR, 0.5, clip_overlap=0.5)
     assert clips.shape == (4, 8000)
     for k in range(4):
         np.testing.assert_array_equal(clips[k], y[4000 * k:4000 * k + 8000])
-    no_overlap = segment(y, SR, 0.5, overlap=0.0)
+    no_overlap = segment(y, SR, 0.5, clip_overlap=0.0)
     assert no_overlap.shape == (2, 8000)
-    with pytest.raises(ConfigError, match="overlap"):
-        segment(y, SR, 0.5, overlap=1.0)
+    with pytest.raises(ConfigError, match="clip_overlap"):
+        segment(y, SR, 0.5, clip_overlap=1.0)
 
 
 # --- Log-MMSE ---------------------------------------------------------------------------------
@@ -172,25 +176,59 @@ def test_logmmse_does_not_leave_numpy_raising_on_float_errors():
 
 # --- configuration and the whole pipeline ------------------------------------------------------
 
-@pytest.mark.parametrize("preset,frames", [("seed_code", (33, 66, 133)), ("paper", (49, 99, 199)),
-                                           ("seed_text", (49, 99, 199))])
-def test_frames_per_clip(preset, frames):
-    cfg = PreprocessConfig.preset(preset)
-    assert tuple(cfg.frames_per_clip(c) for c in cfg.clip_seconds) == frames
+@pytest.mark.parametrize("name,frames", [("seed_code", (33, 66, 133)), ("paper", (49, 99, 199)),
+                                         ("seed_text", (49, 99, 199))])
+def test_frames_per_clip(name, frames):
+    cfg = preset(name)
+    assert tuple(frames_per_clip(cfg, c) for c in (0.5, 1.0, 2.0)) == frames
 
 
-@pytest.mark.parametrize("preset", ["seed_code", "paper"])
-def test_file_to_clips_shapes_and_mfcc_recipe(preset):
+def test_default_features_are_the_seed_mfcc_call():
+    # Q2/preprocessing.ipynb: mfcc(sig, 16000, numcep=20, nfilt=32, winlen=0.025, winstep=0.015),
+    # everything else psf 0.6's defaults (written out: lowfreq 0, highfreq None = Nyquist,
+    # preemph 0.97, ceplifter 22, appendEnergy True, rectangular window).
     from python_speech_features import mfcc
 
-    cfg = PreprocessConfig.preset(preset)
+    cfg = FeatureConfig()
+    y = (0.1 * np.random.default_rng(7).standard_normal(8000)).astype(np.float32)
+    clips = file_to_clips(y, cfg, 0.5)
+    eq = equalise_loudness(remove_silence(y, SR), SR)
+    expected = mfcc(eq, 16000, numcep=20, nfilt=32, winlen=0.025, winstep=0.015)
+    np.testing.assert_array_equal(clips[0], expected.astype(np.float32))
+    assert (cfg.lowfreq, cfg.highfreq, cfg.preemph, cfg.ceplifter, cfg.append_energy,
+            cfg.window) == (0.0, None, 0.97, 22, True, "rectangular")
+
+
+def test_presets_differ_from_the_defaults_only_where_the_readings_do():
+    assert set(PRESET_OVERRIDES) == {"seed_code", "seed_text", "paper"}
+    assert preset("seed_code") == FeatureConfig()
+    assert preset("paper") == FeatureConfig(winstep=0.010)
+    text = preset("seed_text")
+    assert (text.silence_mode, text.silence_frame, text.silence_hop, text.winstep) == \
+        ("absolute", 4000, 4000, 0.010)
+    with pytest.raises(ConfigError, match="paper_v2"):
+        preset("paper_v2")
+
+
+def test_yaml_features_block_is_the_feature_config(tmp_path):
+    # One name per setting: the YAML key is the FeatureConfig field is the function argument.
+    (tmp_path / "c.yaml").write_text("features: {winstep: 0.010, silence_mode: absolute}\n")
+    cfg = load_config(SwishNetConfig, tmp_path / "c.yaml", ["features.highfreq=4000.0"])
+    assert cfg.features == FeatureConfig(winstep=0.010, silence_mode="absolute", highfreq=4000.0)
+
+
+@pytest.mark.parametrize("name", ["seed_code", "paper"])
+def test_file_to_clips_shapes_and_mfcc_recipe(name):
+    from python_speech_features import mfcc
+
+    cfg = preset(name)
     y = (0.1 * np.random.default_rng(4).standard_normal(3 * SR)).astype(np.float32)
     clips = file_to_clips(y, cfg, 1.0)
-    assert clips.shape == (5, cfg.frames_per_clip(1.0), 20)  # 1 + (48000 - 16000) // 8000
+    assert clips.shape == (5, frames_per_clip(cfg, 1.0), 20)  # 1 + (48000 - 16000) // 8000
     assert clips.dtype == np.float32 and np.all(np.isfinite(clips))
     # Composition: silence removal keeps steady noise whole, then equalise, cut, MFCC.
     eq = equalise_loudness(remove_silence(y, SR), SR)
-    expected = mfcc(eq[8000:24000], samplerate=SR, winlen=0.025, winstep=cfg.mfcc_winstep,
+    expected = mfcc(eq[8000:24000], samplerate=SR, winlen=0.025, winstep=cfg.winstep,
                     numcep=20, nfilt=32, nfft=512)
     np.testing.assert_allclose(clips[1], expected.astype(np.float32), rtol=1e-5, atol=1e-4)
 
@@ -198,7 +236,7 @@ def test_file_to_clips_shapes_and_mfcc_recipe(preset):
 def test_file_to_clips_drops_a_silent_gap_before_cutting():
     y = (0.1 * np.random.default_rng(5).standard_normal(2 * SR)).astype(np.float32)
     gapped = np.concatenate([y[:SR], np.zeros(SR, np.float32), y[SR:]])
-    cfg = PreprocessConfig()
+    cfg = FeatureConfig()
     assert file_to_clips(gapped, cfg, 0.5).shape[0] == file_to_clips(y, cfg, 0.5).shape[0] == 7
     assert file_to_clips(y[:4000], cfg, 0.5).shape == (0, 33, 20)
 
@@ -210,19 +248,20 @@ def test_file_to_clips_reads_resamples_and_denoises_a_wav(tmp_path):
     y = 0.01 * rng.standard_normal(n) + 0.3 * np.sin(2 * np.pi * 500 * np.arange(n) / sr)
     path = tmp_path / "speech_01.wav"
     sf.write(path, y.astype(np.float32), sr, subtype="PCM_16")
-    plain = file_to_clips(path, PreprocessConfig(), 1.0)
-    denoised = file_to_clips(path, PreprocessConfig.preset("seed_code_gtzan"), 1.0)
+    cfg = FeatureConfig()
+    plain = file_to_clips(path, cfg, 1.0)
+    # the report's GTZAN notebook: Log-MMSE first, silence hop 240
+    denoised = file_to_clips(path, cfg, 1.0, denoise=True, silence_hop=cfg.gtzan_silence_hop)
     assert plain.shape == denoised.shape == (3, 66, 20)  # 2.2 s at 16 kHz -> 3 one-second clips
     assert not np.allclose(plain, denoised)
 
 
-def test_config_validation_names_the_field():
-    with pytest.raises(ConfigError, match="silence_mode"):
-        PreprocessConfig(silence_mode="peak")
-    with pytest.raises(ConfigError, match="overlap"):
-        PreprocessConfig(overlap=1.5)
-    with pytest.raises(ConfigError, match="nfft"):
-        PreprocessConfig(mfcc_winlen=0.05)  # 800-sample frames do not fit a 512-point FFT
-    with pytest.raises(ConfigError, match="preset"):
-        PreprocessConfig.preset("paper_v2")
-    assert set(PRESETS) == {"seed_code", "seed_code_gtzan", "seed_text", "paper"}
+def test_config_validation_names_the_yaml_key():
+    with pytest.raises(ConfigError, match=r"^features\.silence_mode="):
+        FeatureConfig(silence_mode="peak")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^features\.clip_overlap="):
+        FeatureConfig(clip_overlap=1.5)
+    with pytest.raises(ConfigError, match=r"^features\.nfft="):
+        FeatureConfig(winlen=0.05)  # 800-sample frames do not fit a 512-point FFT
+    with pytest.raises(ConfigError, match=r"^features\.loudness_eps="):
+        FeatureConfig(loudness_eps=-1.0)

@@ -23,26 +23,16 @@ from reproductions.swishnet import preprocessing as pp
 from reproductions.swishnet.config import LABELS, FeatureConfig
 
 
-def preprocess_config(cfg: FeatureConfig, clip_seconds: tuple[float, ...], silence_hop: int,
-                      denoise: bool) -> pp.PreprocessConfig:
-    """The run config's feature section as the preprocessing module's full parameter set."""
-    return pp.PreprocessConfig(
-        sr=cfg.samplerate, silence_mode=cfg.silence_mode, silence_top_db=cfg.top_db,
-        silence_frame_length=cfg.silence_frame, silence_hop_length=silence_hop,
-        loudness_block_seconds=cfg.loudness_block_seconds, clip_seconds=tuple(clip_seconds),
-        overlap=cfg.clip_overlap, mfcc_winlen=cfg.winlen, mfcc_winstep=cfg.winstep,
-        mfcc_numcep=cfg.numcep, mfcc_nfilt=cfg.nfilt, mfcc_nfft=cfg.nfft, denoise=denoise)
-
-
 def clip_key(seconds: float) -> str:
     return f"clips_{seconds:g}s"
 
 
-def file_features(path: str, cfg: pp.PreprocessConfig) -> dict[str, np.ndarray]:
+def file_features(path: str, cfg: FeatureConfig, clip_seconds: tuple[float, ...],
+                  silence_hop: int, denoise: bool) -> dict[str, np.ndarray]:
     """All clips of one file as MFCC arrays, one array per clip length (may hold 0 clips).
     The file is cleaned once; only segmentation and MFCC run per clip length."""
-    y = pp.clean_waveform(path, cfg)
-    return {clip_key(s): pp.clip_mfccs(y, cfg, s) for s in cfg.clip_seconds}
+    y = pp.clean_waveform(path, cfg, silence_hop=silence_hop, denoise=denoise)
+    return {clip_key(s): pp.clip_mfccs(y, cfg, s) for s in clip_seconds}
 
 
 @dataclass
@@ -63,12 +53,20 @@ def extract(manifest: pd.DataFrame, root: Path, cfg: FeatureConfig,
             clip_seconds: tuple[float, ...], dataset: str, *, denoise: bool = False,
             silence_hop: int | None = None, workers: int | None = None
             ) -> tuple[dict[float, ClipSet], list[tuple[str, str]]]:
-    """Features of every manifest file for every clip length, plus the skipped files."""
+    """Features of every manifest file for every clip length, plus the skipped files.
+
+    ``silence_hop`` replaces ``cfg.silence_hop`` (GTZAN passes ``cfg.gtzan_silence_hop``);
+    ``denoise`` runs Log-MMSE first (GTZAN). The cache key holds the whole FeatureConfig and
+    these arguments, so any change of a setting extracts afresh.
+    """
     rel = list(manifest["path"])
     items = [str(Path(root) / p) for p in rel]
-    pcfg = preprocess_config(cfg, clip_seconds, silence_hop or cfg.silence_hop, denoise)
-    fn = functools.partial(file_features, cfg=pcfg)
-    key_cfg = {"preprocess": asdict(pcfg), "pipeline": "swishnet-v2"}
+    silence_hop = cfg.silence_hop if silence_hop is None else silence_hop
+    clip_seconds = tuple(clip_seconds)
+    fn = functools.partial(file_features, cfg=cfg, clip_seconds=clip_seconds,
+                           silence_hop=silence_hop, denoise=denoise)
+    key_cfg = {"features": asdict(cfg), "clip_seconds": list(clip_seconds),
+               "silence_hop": silence_hop, "denoise": denoise, "pipeline": "swishnet-v3"}
     cache = cache_dir() / "swishnet" / f"{dataset}-{stable_hash([str(root), key_cfg], 10)}.h5"
     names = dict(zip(items, rel))
     path = feature_cache.map_cached(items, fn, cache, key_cfg, workers=workers,

@@ -10,14 +10,13 @@ Order per file, as in the seed's ``Q2/preprocessing.ipynb`` (MUSAN) and
 4. :func:`segment` into 0.5/1/2 s clips with 50 % overlap, full windows only;
 5. python_speech_features MFCC per clip (:func:`common.features.psf_mfcc`); no normalisation.
 
-:class:`PreprocessConfig` holds every parameter; :meth:`PreprocessConfig.preset` names the
-seed code, the seed text and the paper's choices. No TensorFlow here (feature workers import
-this module).
+Every setting comes from :class:`reproductions.swishnet.config.FeatureConfig` (the YAML's
+``features:`` block) under the same name, here as argument names of the step functions;
+:mod:`reproductions.swishnet.features` names the seed code's, the seed text's and the paper's
+settings. No TensorFlow here (feature workers import this module).
 """
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
@@ -25,9 +24,8 @@ import numpy as np
 
 from common.audio_io import load_audio
 from common.errors import AudioError, ConfigError
-from common.features import PsfMfccConfig, psf_mfcc, psf_num_frames
-
-SILENCE_MODES = ("relative", "absolute")
+from common.features import psf_mfcc, psf_mfcc_args, psf_num_frames
+from reproductions.swishnet.config import SILENCE_MODES, FeatureConfig
 
 
 # ---------------------------------------------------------------------------------------------
@@ -49,69 +47,72 @@ def _absolute_nonsilent_mask(y: np.ndarray, threshold_dbfs: float, frame_length:
     return keep
 
 
-def remove_silence(y: np.ndarray, sr: int, top_db: float = 40.0, frame_length: int = 400,
-                   hop_length: int = 400, mode: str = "relative") -> np.ndarray:
+def remove_silence(y: np.ndarray, samplerate: int, top_db: float = 40.0,
+                   silence_frame: int = 400, silence_hop: int = 400,
+                   silence_mode: str = "relative") -> np.ndarray:
     """Drop silent stretches and join what is left (dtype kept; may return an empty array).
 
-    ``mode="relative"`` (seed code): ``librosa.effects.split(top_db, frame_length,
-    hop_length, ref=np.max)``: a frame is silent when its RMS (centred frames, zero padded)
-    lies more than ``top_db`` dB below the loudest frame *of this file*. The non-silent
-    intervals are concatenated. Seed: 400/400 samples (25 ms, no overlap) for MUSAN,
-    hop 240 for GTZAN. An all-zero signal is kept whole (every frame equals the maximum).
+    ``silence_mode="relative"`` (seed code): ``librosa.effects.split(top_db,
+    frame_length=silence_frame, hop_length=silence_hop, ref=np.max)``: a frame is silent
+    when its RMS (centred frames, zero padded) lies more than ``top_db`` dB below the
+    loudest frame *of this file*. The non-silent intervals are concatenated. Seed: 400/400
+    samples (25 ms, no overlap) for MUSAN, hop 240 for GTZAN. An all-zero signal is kept
+    whole (every frame equals the maximum).
 
-    ``mode="absolute"`` (seed text: "over a window of 250 ms we compute the power using the
-    logarithmic scale ... threshold 40 dB"): frames start every ``hop_length`` samples and
-    span ``frame_length`` samples (the last one only the samples that exist, no padding); a
+    ``silence_mode="absolute"`` (seed text: "over a window of 250 ms we compute the power using
+    the logarithmic scale ... threshold 40 dB"): frames start every ``silence_hop`` samples and
+    span ``silence_frame`` samples (the last one only the samples that exist, no padding); a
     frame is non-silent when its mean power 10·log10(mean(y²)) is above ``-top_db`` dBFS,
     where 0 dBFS is the power of a constant full-scale signal (y² = 1; a full-scale sine is
     -3 dBFS). Samples covered by any non-silent frame are kept. Digital audio carries no
     sound-pressure calibration, so "40 dB ... a quiet library" can only mean a level relative
-    to full scale; we read it as 40 dB below it. Use frame_length = hop_length = 0.25·sr
-    for the text's 250 ms windows.
+    to full scale; we read it as 40 dB below it. Use silence_frame = silence_hop =
+    0.25·samplerate for the text's 250 ms windows.
 
-    ``sr`` is not used by the computation; it is part of the signature so that every step
-    takes (y, sr) and window lengths can be checked against it.
+    ``samplerate`` is not used by the computation; it is part of the signature so that every
+    step takes (y, samplerate) and window lengths can be checked against it.
     """
     y = np.asarray(y)
     if y.ndim != 1:
         raise ConfigError(f"remove_silence expects a mono 1-D signal, got shape {y.shape}")
-    if frame_length < 1 or hop_length < 1:
-        raise ConfigError(f"remove_silence: frame_length={frame_length}, hop_length={hop_length}"
-                          " must be >= 1")
-    if sr <= 0:
-        raise ConfigError(f"remove_silence: sr={sr} must be positive")
+    if silence_frame < 1 or silence_hop < 1:
+        raise ConfigError(f"remove_silence: silence_frame={silence_frame}, "
+                          f"silence_hop={silence_hop} must be >= 1")
+    if samplerate <= 0:
+        raise ConfigError(f"remove_silence: samplerate={samplerate} must be positive")
     if y.size == 0:
         return y.copy()
-    if mode == "relative":
+    if silence_mode == "relative":
         import librosa
 
-        intervals = librosa.effects.split(y, top_db=top_db, ref=np.max, frame_length=frame_length,
-                                          hop_length=hop_length, aggregate=np.max)
+        intervals = librosa.effects.split(y, top_db=top_db, ref=np.max, frame_length=silence_frame,
+                                          hop_length=silence_hop, aggregate=np.max)
         if len(intervals) == 0:
             return y[:0].copy()
         return np.concatenate([y[start:end] for start, end in intervals])
-    if mode == "absolute":
-        return y[_absolute_nonsilent_mask(y, -float(top_db), frame_length, hop_length)]
-    raise ConfigError(f"remove_silence: mode={mode!r}, choose one of {SILENCE_MODES}")
+    if silence_mode == "absolute":
+        return y[_absolute_nonsilent_mask(y, -float(top_db), silence_frame, silence_hop)]
+    raise ConfigError(f"remove_silence: silence_mode={silence_mode!r}, choose one of "
+                      f"{SILENCE_MODES}")
 
 
 # ---------------------------------------------------------------------------------------------
 # 3. loudness equalisation
 # ---------------------------------------------------------------------------------------------
 
-def equalise_loudness(y: np.ndarray, sr: int, block_seconds: float = 0.25,
-                      eps: float = 0.0) -> np.ndarray:
-    """Divide each non-overlapping ``block_seconds`` block by its standard deviation (float64).
+def equalise_loudness(y: np.ndarray, samplerate: int, loudness_block_seconds: float = 0.25,
+                      loudness_eps: float = 0.0) -> np.ndarray:
+    """Divide each non-overlapping ``loudness_block_seconds`` block by its std (float64).
 
-    As the seed: python_speech_features ``framesig`` cuts blocks of round(block_seconds·sr)
-    samples (the last one zero-padded, and its std is taken *with* the padding), each block
-    is divided by its population std (ddof 0), and ``deframesig`` re-assembles the signal,
-    truncated to the input length. psf works in float64 and so does the result (the seed fed
-    that float64 signal to the MFCC).
+    As the seed: python_speech_features ``framesig`` cuts blocks of
+    round(loudness_block_seconds·samplerate) samples (the last one zero-padded, and its std
+    is taken *with* the padding), each block is divided by its population std (ddof 0),
+    and ``deframesig`` re-assembles the signal, truncated to the input length. psf works in
+    float64 and so does the result (the seed fed that float64 signal to the MFCC).
 
     Guard (our choice; the seed had none and produced NaN/inf): a block whose std is
-    ``<= eps`` is left unchanged, so an all-zero block stays zero. With the default
-    ``eps=0`` only blocks that are exactly constant are affected, i.e. exactly those where
+    ``<= loudness_eps`` is left unchanged, so an all-zero block stays zero. With the default
+    ``loudness_eps=0`` only blocks that are exactly constant are affected, i.e. exactly those where
     the seed's division was undefined; every other block gets the seed's result.
     """
     from python_speech_features.sigproc import deframesig, framesig
@@ -119,16 +120,17 @@ def equalise_loudness(y: np.ndarray, sr: int, block_seconds: float = 0.25,
     y = np.asarray(y)
     if y.ndim != 1:
         raise ConfigError(f"equalise_loudness expects a mono 1-D signal, got shape {y.shape}")
-    if block_seconds <= 0 or sr <= 0:
-        raise ConfigError(f"equalise_loudness: block_seconds={block_seconds}, sr={sr} must be > 0")
-    if eps < 0:
-        raise ConfigError(f"equalise_loudness: eps={eps} must be >= 0")
+    if loudness_block_seconds <= 0 or samplerate <= 0:
+        raise ConfigError(f"equalise_loudness: loudness_block_seconds={loudness_block_seconds}, "
+                          f"samplerate={samplerate} must be > 0")
+    if loudness_eps < 0:
+        raise ConfigError(f"equalise_loudness: loudness_eps={loudness_eps} must be >= 0")
     if y.size == 0:
         return y.astype(np.float64)
-    block = block_seconds * sr
+    block = loudness_block_seconds * samplerate
     frames = framesig(y.astype(np.float64), block, block)
     std = frames.std(axis=-1, keepdims=True)
-    scale = np.where(std > eps, std, 1.0)
+    scale = np.where(std > loudness_eps, std, 1.0)
     return deframesig(frames / scale, siglen=len(y), frame_len=block, frame_step=block)
 
 
@@ -136,16 +138,17 @@ def equalise_loudness(y: np.ndarray, sr: int, block_seconds: float = 0.25,
 # 4. segmentation
 # ---------------------------------------------------------------------------------------------
 
-def clip_samples(sr: int, clip_seconds: float) -> int:
-    """Samples per clip: round(clip_seconds·sr) (8000/16000/32000 at 16 kHz)."""
-    n = int(round(clip_seconds * sr))
+def clip_samples(samplerate: int, clip_seconds: float) -> int:
+    """Samples per clip: round(clip_seconds·samplerate) (8000/16000/32000 at 16 kHz)."""
+    n = int(round(clip_seconds * samplerate))
     if n < 1:
-        raise ConfigError(f"clip of {clip_seconds} s at {sr} Hz has no samples")
+        raise ConfigError(f"clip of {clip_seconds} s at {samplerate} Hz has no samples")
     return n
 
 
-def segment(y: np.ndarray, sr: int, clip_seconds: float, overlap: float = 0.5) -> np.ndarray:
-    """Full-length windows of ``clip_seconds``, hop (1 - overlap)·window: (n_clips, samples).
+def segment(y: np.ndarray, samplerate: int, clip_seconds: float,
+            clip_overlap: float = 0.5) -> np.ndarray:
+    """Full-length windows of ``clip_seconds``, hop (1 - clip_overlap)·window: (n_clips, samples).
 
     Windows start at 0, hop, 2·hop, ...; a window running past the end is dropped, so
     n_clips = 1 + (len(y) - window) // hop for len(y) >= window, else 0 (the seed's loop).
@@ -153,12 +156,12 @@ def segment(y: np.ndarray, sr: int, clip_seconds: float, overlap: float = 0.5) -
     y = np.asarray(y)
     if y.ndim != 1:
         raise ConfigError(f"segment expects a mono 1-D signal, got shape {y.shape}")
-    if not 0.0 <= overlap < 1.0:
-        raise ConfigError(f"segment: overlap={overlap} must be in [0, 1)")
-    window = clip_samples(sr, clip_seconds)
-    hop = int(round(window * (1.0 - overlap)))
+    if not 0.0 <= clip_overlap < 1.0:
+        raise ConfigError(f"segment: clip_overlap={clip_overlap} must be in [0, 1)")
+    window = clip_samples(samplerate, clip_seconds)
+    hop = int(round(window * (1.0 - clip_overlap)))
     if hop < 1:
-        raise ConfigError(f"segment: overlap={overlap} leaves a hop of {hop} samples")
+        raise ConfigError(f"segment: clip_overlap={clip_overlap} leaves a hop of {hop} samples")
     if y.shape[0] < window:
         return np.empty((0, window), dtype=y.dtype)
     views = np.lib.stride_tricks.sliding_window_view(y, window)[::hop]
@@ -183,7 +186,7 @@ def _logmmse_function():
     return logmmse
 
 
-def denoise_logmmse(y: np.ndarray, sr: int, initial_noise: int = 6, window_size: int = 0,
+def denoise_logmmse(y: np.ndarray, samplerate: int, initial_noise: int = 6, window_size: int = 0,
                     noise_threshold: float = 0.15) -> np.ndarray:
     """Log-MMSE speech enhancement (``logmmse`` 1.5), returned at the input length (float32).
 
@@ -198,7 +201,7 @@ def denoise_logmmse(y: np.ndarray, sr: int, initial_noise: int = 6, window_size:
     Differences from the seed: the seed denoised the 16-bit WAV file in place (int16 in and
     out) at its native 22,050 Hz, and because the notebook ran the function once per clip
     length on the same files, the 1 s and 2 s features saw 2 and 3 passes
-    (``PreprocessConfig.denoise_passes``). We work on float32 samples: logmmse's float64
+    (``denoise_passes`` of :func:`clean_waveform`). We work on float32 samples: logmmse's float64
     path is broken (its ``from_float`` returns a tuple), float32 is its tested path.
     Floating-point errors are raised (as under the package's own ``seterr('raise')``),
     except underflow, which is harmless here.
@@ -210,7 +213,7 @@ def denoise_logmmse(y: np.ndarray, sr: int, initial_noise: int = 6, window_size:
     logmmse = _logmmse_function()
     # astype copies: logmmse adds eps to its input array in place.
     with np.errstate(all="raise", under="ignore"):
-        out = np.asarray(logmmse(y.astype(np.float32), int(sr), initial_noise=initial_noise,
+        out = np.asarray(logmmse(y.astype(np.float32), int(samplerate), initial_noise=initial_noise,
                                  window_size=window_size, noise_threshold=noise_threshold),
                          dtype=np.float32)
     if out.shape[0] >= n:
@@ -219,99 +222,13 @@ def denoise_logmmse(y: np.ndarray, sr: int, initial_noise: int = 6, window_size:
 
 
 # ---------------------------------------------------------------------------------------------
-# configuration and composition
+# composition: every step's settings from one FeatureConfig, by name
 # ---------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class PreprocessConfig:
-    """Every parameter of the SwishNet feature pipeline; defaults = the seed code (MUSAN).
-
-    ``mfcc_winstep`` is 15 ms in the seed code; the seed text and the paper say 15 ms
-    *overlap*, i.e. a 10 ms hop (preset "paper"). MFCC fields not listed take
-    python_speech_features 0.6 defaults, spelled out: preemphasis 0.97, lifter 22, c0
-    replaced by log frame energy, rectangular window, 0 Hz to Nyquist.
-    """
-
-    sr: int = 16000
-    # silence removal
-    silence_mode: str = "relative"
-    silence_top_db: float = 40.0
-    silence_frame_length: int = 400
-    silence_hop_length: int = 400
-    # loudness equalisation
-    loudness_block_seconds: float = 0.25
-    loudness_eps: float = 0.0
-    # segmentation
-    clip_seconds: tuple[float, ...] = (0.5, 1.0, 2.0)
-    overlap: float = 0.5
-    # MFCC (python_speech_features.mfcc)
-    mfcc_winlen: float = 0.025
-    mfcc_winstep: float = 0.015
-    mfcc_numcep: int = 20
-    mfcc_nfilt: int = 32
-    mfcc_nfft: int = 512
-    mfcc_preemph: float = 0.97
-    mfcc_ceplifter: int = 22
-    mfcc_append_energy: bool = True
-    # Log-MMSE denoising (GTZAN), applied at the file's own sample rate before resampling
-    denoise: bool = False
-    denoise_passes: int = 1
-    logmmse_initial_noise: int = 6
-    logmmse_window_size: int = 0
-    logmmse_noise_threshold: float = 0.15
-
-    def __post_init__(self) -> None:
-        if self.sr <= 0:
-            raise ConfigError(f"PreprocessConfig.sr={self.sr}: must be positive")
-        if self.silence_mode not in SILENCE_MODES:
-            raise ConfigError(f"PreprocessConfig.silence_mode={self.silence_mode!r}: choose one "
-                              f"of {SILENCE_MODES}")
-        if self.silence_frame_length < 1 or self.silence_hop_length < 1:
-            raise ConfigError("PreprocessConfig.silence_frame_length/silence_hop_length: "
-                              "must be >= 1")
-        if not self.clip_seconds or any(c <= 0 for c in self.clip_seconds):
-            raise ConfigError(f"PreprocessConfig.clip_seconds={self.clip_seconds}: must be "
-                              "positive lengths")
-        if not 0.0 <= self.overlap < 1.0:
-            raise ConfigError(f"PreprocessConfig.overlap={self.overlap}: must be in [0, 1)")
-        if self.denoise_passes < 1:
-            raise ConfigError(f"PreprocessConfig.denoise_passes={self.denoise_passes}: "
-                              "must be >= 1")
-        self.mfcc_config()  # validates the MFCC fields (ConfigError names the field)
-
-    def mfcc_config(self) -> PsfMfccConfig:
-        return PsfMfccConfig(samplerate=self.sr, winlen=self.mfcc_winlen,
-                             winstep=self.mfcc_winstep, numcep=self.mfcc_numcep,
-                             nfilt=self.mfcc_nfilt, nfft=self.mfcc_nfft, lowfreq=0.0,
-                             highfreq=self.sr / 2, preemph=self.mfcc_preemph,
-                             ceplifter=self.mfcc_ceplifter,
-                             append_energy=self.mfcc_append_energy, window="rectangular")
-
-    def frames_per_clip(self, clip_seconds: float) -> int:
-        """MFCC frames per clip: 33/66/133 at 15 ms hop, 49/99/199 at 10 ms (0.5/1/2 s)."""
-        return psf_num_frames(clip_samples(self.sr, clip_seconds), self.mfcc_config())
-
-    @classmethod
-    def preset(cls, name: str) -> "PreprocessConfig":
-        """Named settings: see :data:`PRESETS`."""
-        if name not in PRESETS:
-            raise ConfigError(f"PreprocessConfig.preset: unknown {name!r}; choose one of "
-                              f"{sorted(PRESETS)}")
-        return dataclasses.replace(cls(), **PRESETS[name])
-
-
-# Overrides of the defaults (= seed code, MUSAN).
-PRESETS: dict[str, dict] = {
-    # Q2/preprocessing.ipynb
-    "seed_code": {},
-    # Q4/gtzan_preprocessing.ipynb: Log-MMSE first, silence hop 240 (15 ms)
-    "seed_code_gtzan": {"denoise": True, "silence_hop_length": 240},
-    # report text: absolute 40 dB threshold on 250 ms windows; 15 ms overlap -> 10 ms hop
-    "seed_text": {"silence_mode": "absolute", "silence_frame_length": 4000,
-                  "silence_hop_length": 4000, "mfcc_winstep": 0.010},
-    # paper: 25 ms frames with 15 ms overlap -> 10 ms hop (silence method not specified)
-    "paper": {"mfcc_winstep": 0.010},
-}
+def frames_per_clip(cfg: FeatureConfig, clip_seconds: float) -> int:
+    """MFCC frames per clip: 33/66/133 at 15 ms hop, 49/99/199 at 10 ms (0.5/1/2 s)."""
+    return psf_num_frames(clip_samples(cfg.samplerate, clip_seconds),
+                          samplerate=cfg.samplerate, winlen=cfg.winlen, winstep=cfg.winstep)
 
 
 def _resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
@@ -321,60 +238,72 @@ def _resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     return soxr.resample(y, sr_in, sr_out, quality="HQ").astype(np.float32)
 
 
-def load_waveform(path_or_array: Union[str, Path, np.ndarray], cfg: PreprocessConfig,
-                  sr: int | None = None) -> np.ndarray:
-    """Step 1: mono float32 at ``cfg.sr``, denoised first (at the source rate) if configured.
+def load_waveform(path_or_array: Union[str, Path, np.ndarray], cfg: FeatureConfig, *,
+                  denoise: bool = False, denoise_passes: int = 1,
+                  source_samplerate: int | None = None) -> np.ndarray:
+    """Step 1: mono float32 at ``cfg.samplerate``, Log-MMSE denoised first (at the source
+    rate, package defaults) when ``denoise`` (GTZAN, ``finetune.denoise``).
 
-    An array is taken to be at ``sr`` (default ``cfg.sr``); a path is read with
-    :func:`common.audio_io.load_audio` (AudioError names a missing/unreadable/silent file).
+    An array is taken to be at ``source_samplerate`` (default ``cfg.samplerate``); a path is
+    read with :func:`common.audio_io.load_audio` (AudioError names a missing/unreadable/silent
+    file). ``denoise_passes`` > 1 replays the seed notebook's repeated in-place denoising.
     """
+    if denoise_passes < 1:
+        raise ConfigError(f"load_waveform: denoise_passes={denoise_passes} must be >= 1")
     if isinstance(path_or_array, (str, Path)):
         source = Path(path_or_array)
-        y, source_sr = load_audio(source, sr=None if cfg.denoise else cfg.sr)
+        y, source_sr = load_audio(source, sr=None if denoise else cfg.samplerate)
     else:
         source = Path("<array>")
         y = np.asarray(path_or_array, dtype=np.float32)
-        source_sr = cfg.sr if sr is None else int(sr)
+        source_sr = cfg.samplerate if source_samplerate is None else int(source_samplerate)
         if y.ndim != 1:
             raise AudioError(source, f"expected a mono 1-D signal, got shape {y.shape}")
-    if cfg.denoise:
+    if denoise:
         try:
-            for _ in range(cfg.denoise_passes):
-                y = denoise_logmmse(y, source_sr, cfg.logmmse_initial_noise,
-                                    cfg.logmmse_window_size, cfg.logmmse_noise_threshold)
+            for _ in range(denoise_passes):
+                y = denoise_logmmse(y, source_sr)
         except FloatingPointError as exc:
             raise AudioError(source, f"Log-MMSE denoising failed ({exc})") from exc
-    if source_sr != cfg.sr:
-        y = _resample(y, source_sr, cfg.sr)
+    if source_sr != cfg.samplerate:
+        y = _resample(y, source_sr, cfg.samplerate)
     return y
 
 
-def clean_waveform(path_or_array: Union[str, Path, np.ndarray], cfg: PreprocessConfig,
-                   sr: int | None = None) -> np.ndarray:
-    """Steps 1-3 once per file: load (+ denoise), remove silence, equalise loudness."""
-    y = load_waveform(path_or_array, cfg, sr=sr)
-    y = remove_silence(y, cfg.sr, top_db=cfg.silence_top_db,
-                       frame_length=cfg.silence_frame_length,
-                       hop_length=cfg.silence_hop_length, mode=cfg.silence_mode)
-    return equalise_loudness(y, cfg.sr, block_seconds=cfg.loudness_block_seconds,
-                             eps=cfg.loudness_eps)
+def clean_waveform(path_or_array: Union[str, Path, np.ndarray], cfg: FeatureConfig, *,
+                   silence_hop: int | None = None, denoise: bool = False,
+                   denoise_passes: int = 1, source_samplerate: int | None = None) -> np.ndarray:
+    """Steps 1-3 once per file: load (+ denoise), remove silence, equalise loudness.
+
+    ``silence_hop`` replaces ``cfg.silence_hop`` (GTZAN: ``cfg.gtzan_silence_hop``).
+    """
+    y = load_waveform(path_or_array, cfg, denoise=denoise, denoise_passes=denoise_passes,
+                      source_samplerate=source_samplerate)
+    y = remove_silence(y, cfg.samplerate, top_db=cfg.top_db, silence_frame=cfg.silence_frame,
+                       silence_hop=cfg.silence_hop if silence_hop is None else silence_hop,
+                       silence_mode=cfg.silence_mode)
+    return equalise_loudness(y, cfg.samplerate, loudness_block_seconds=cfg.loudness_block_seconds,
+                             loudness_eps=cfg.loudness_eps)
 
 
-def clip_mfccs(y: np.ndarray, cfg: PreprocessConfig, clip_seconds: float) -> np.ndarray:
+def clip_mfccs(y: np.ndarray, cfg: FeatureConfig, clip_seconds: float) -> np.ndarray:
     """Steps 4-5 on a cleaned waveform: float32 (n_clips, frames_per_clip, numcep)."""
-    clips = segment(y, cfg.sr, clip_seconds, overlap=cfg.overlap)
-    mfcc_cfg = cfg.mfcc_config()
-    out = np.empty((clips.shape[0], cfg.frames_per_clip(clip_seconds), cfg.mfcc_numcep),
+    clips = segment(y, cfg.samplerate, clip_seconds, clip_overlap=cfg.clip_overlap)
+    mfcc_args = psf_mfcc_args(cfg)
+    out = np.empty((clips.shape[0], frames_per_clip(cfg, clip_seconds), cfg.numcep),
                    dtype=np.float32)
     for i, clip in enumerate(clips):
-        out[i] = psf_mfcc(clip, mfcc_cfg)
+        out[i] = psf_mfcc(clip, **mfcc_args)
     return out
 
 
-def file_to_clips(path_or_array: Union[str, Path, np.ndarray], cfg: PreprocessConfig,
-                  clip_seconds: float, sr: int | None = None) -> np.ndarray:
+def file_to_clips(path_or_array: Union[str, Path, np.ndarray], cfg: FeatureConfig,
+                  clip_seconds: float, *, silence_hop: int | None = None, denoise: bool = False,
+                  source_samplerate: int | None = None) -> np.ndarray:
     """The whole pipeline for one file: float32 (n_clips, frames_per_clip, numcep).
 
     Files too short (after silence removal) for one clip give an array with 0 clips.
     """
-    return clip_mfccs(clean_waveform(path_or_array, cfg, sr=sr), cfg, clip_seconds)
+    y = clean_waveform(path_or_array, cfg, silence_hop=silence_hop, denoise=denoise,
+                       source_samplerate=source_samplerate)
+    return clip_mfccs(y, cfg, clip_seconds)
