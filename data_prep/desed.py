@@ -31,12 +31,18 @@ from data_prep import paths
 from data_prep.validation import (
     ValidationReport,
     check_audio_files,
+    expected_counts,
     problems,
     require_columns,
 )
 
 NAME = "desed"
 ENV_VAR = "DESED_ROOT"
+
+
+def __getattr__(name: str):
+    """``write_mini`` and the writer's other names, from :mod:`data_prep.desed_mini` on first use."""
+    return mini_corpus.writer_attr(__name__, name)
 SAMPLERATE: int | None = None      # official audio: mixed rates; loaders resample to 16 kHz
 ANALYSIS_SAMPLERATE = 16000        # the baseline's rate (spec §2.2); the mini corpus's rate
 CLIP_S = 10.0
@@ -245,22 +251,15 @@ def validate(root: str | Path | None = None, *, mini: bool = False) -> Validatio
                      f"shorter; the baseline pads them)")
     rel_of = {str(e["file"]): e["rel"] for e in entries}
     bad = bad.assign(path=[rel_of.get(p, p) for p in bad["path"]])
-    expected = {k: int(v) for k, v in info["counts"].items()} if info else dict(EXPECTED)
+    expected = expected_counts(info, EXPECTED)
     return ValidationReport(dataset=NAME, root=root,
                             manifest=pd.DataFrame(rows, columns=MANIFEST_COLUMNS),
                             missing=problems(missing), bad=bad, expected=expected, found=found,
                             is_mini=mini, notes=notes)
 
 
-def write_mini(dest: str | Path | None = None, seed: int = 0) -> Path:
-    """Build the mini corpus (see :mod:`data_prep.desed_mini`)."""
-    from data_prep.desed_mini import write_mini as _write
-
-    return _write(dest, seed)
-
-
 def root(root: str | Path | None = None, *, mini_if_unset: bool = True,
          seed: int = 0) -> tuple[Path, bool]:
     """(root, is_mini): the user's root (argument or $DESED_ROOT), else the mini corpus."""
     return mini_corpus.resolve_root(NAME, ENV_VAR, root, mini_if_unset,
-                                    lambda: write_mini(seed=seed))
+                                    lambda: mini_corpus.writer_attr(__name__, "write_mini")(seed=seed))

@@ -28,7 +28,6 @@ bottleneck), because the speech prompts are 8 kHz recordings.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -36,29 +35,23 @@ import numpy as np
 
 from common.audio_io import write_audio
 from common.errors import DatasetError
-from common.fileio import (
-    atomic_write_json,
-    atomic_write_text,
-    is_done,
-    mark_done,
-    stable_hash,
-)
-from data_prep import desed, paths
+from common.fileio import atomic_write_text
+from data_prep import desed
 from data_prep import mini as mini_corpus
-from data_prep.mini import MINI_JSON
 from data_prep.mixer import EventClip, MixerConfig
-from data_prep.notice import write_notice
 from data_prep.soundscape import (
     LabelledSource,
-    bed_window,
-    event_spans,
-    load_bed,
+    SourceRule,
+    event_clips,
+    matching_recordings,
     merge_same_label,
-    mix_scene,
-    split_groups,
+    pick_sorted,
+    prepare_scenes,
+    scene_mini_key,
+    used_recordings,
 )
-from data_prep.sources import Recording, catalogue, read_recording
-from data_prep.treatment import TreatmentConfig, treat
+from data_prep.sources import Recording, catalogue
+from data_prep.treatment import TreatmentConfig
 
 MINI_VERSION = 1
 SR = desed.ANALYSIS_SAMPLERATE
@@ -69,17 +62,10 @@ SIDE_OF_SUBSET = {"weak": "train", "unlabel_in_domain": "train", "synthetic": "t
 MIN_GAP_S = 0.15          # DESED: same-class events closer than this are merged
 
 
-@dataclass(frozen=True)
-class _Rule:
-    titles: tuple[str, ...] = ()
-    id_pattern: str | None = None
-    kind: str = "event"
-
-
-CLASS_SOURCES: dict[str, _Rule] = {
-    "Speech": _Rule(id_pattern=r"(en_US_f_Allison|fr_CA_f_June|it_IT_m_Carlo)/.*", kind="speech"),
-    "Running_water": _Rule(id_pattern=r"ufoai/ambience/(water|water0[1-3]|waterfontain)"),
-    "Alarm_bell_ringing": _Rule(("Level crossing",)),
+CLASS_SOURCES: dict[str, SourceRule] = {
+    "Speech": SourceRule(id_pattern=r"(en_US_f_Allison|fr_CA_f_June|it_IT_m_Carlo)/.*", kind="speech"),
+    "Running_water": SourceRule(id_pattern=r"ufoai/ambience/(water|water0[1-3]|waterfontain)"),
+    "Alarm_bell_ringing": SourceRule(("Level crossing",)),
 }
 UNUSED_CLASSES = {
     "Blender": "no blender recording",
@@ -117,14 +103,12 @@ def select_sources(recs: list[Recording], cfg: DesedMiniConfig, rng: np.random.G
                    ) -> tuple[dict[str, list[LabelledSource]], list[LabelledSource]]:
     out: dict[str, list[LabelledSource]] = {}
     for cls, rule in CLASS_SOURCES.items():
-        chosen = [r for r in recs
-                  if (r.package == "openttd-opensfx" and r.label in rule.titles)
-                  or (rule.id_pattern and re.fullmatch(rule.id_pattern, r.id))]
+        chosen = matching_recordings(recs, rule.titles, rule.id_pattern)
         if not chosen:
             raise DatasetError(f"desed mini: class {cls!r}: recordings "
                                f"{rule.titles or rule.id_pattern!r} not found in the installed packages")
         if rule.kind == "speech":
-            chosen = [chosen[i] for i in sorted(rng.choice(len(chosen), cfg.speech_prompts, replace=False))]
+            chosen = pick_sorted(chosen, cfg.speech_prompts, rng)
         out[cls] = [LabelledSource(cls, r, r.group) for r in chosen]
     beds = [LabelledSource("bed", r, r.group) for r in recs if re.fullmatch(BED_PATTERN, r.id)]
     if len({b.group for b in beds}) < 2:
@@ -136,9 +120,7 @@ def _pool(sources, side_of, cfg, rng) -> dict[str, dict[str, list[EventClip]]]:
     pool: dict[str, dict[str, list[EventClip]]] = {s: {} for s in SIDES}
     for cls in sorted(sources):
         for src in sources[cls]:
-            y = read_recording(src.rec, SR)
-            clips = [EventClip(cls, treat(y[a:b], SR, TREATMENT), src.rec.id)
-                     for a, b in event_spans(y, SR, rng, cfg.max_event_s, cfg.long_event_s)]
+            clips = event_clips(src, SR, TREATMENT, rng, cfg.max_event_s, cfg.long_event_s)
             pool[side_of[src.group]].setdefault(cls, []).extend(clips)
     return pool
 
@@ -157,30 +139,25 @@ def _youtube_like_name(rng: np.random.Generator, taken: set[str]) -> str:
 
 
 def mini_key(seed: int, cfg: DesedMiniConfig) -> str:
-    return stable_hash({"dataset": desed.NAME, "seed": seed, "version": MINI_VERSION,
-                        "config": asdict(cfg), "classes": {k: asdict(v) for k, v in CLASS_SOURCES.items()},
-                        "bed": BED_PATTERN, "mixer": repr(MIXER), "treatment": TREATMENT.to_dict()})
+    return scene_mini_key(desed.NAME, seed, MINI_VERSION, cfg, "classes", CLASS_SOURCES, BED_PATTERN,
+                          MIXER, TREATMENT)
 
 
 def write_mini(dest: str | Path | None = None, seed: int = 0, *,
                config: DesedMiniConfig | None = None) -> Path:
     """Build the DESED-layout mini corpus (idempotent for a seed and config); its root."""
     cfg = config or DesedMiniConfig()
-    dest = Path(dest) if dest is not None else paths.mini_root(desed.NAME)
-    key = mini_key(seed, cfg)
-    if is_done(dest, key):
-        return dest
-    mini_corpus.check_dest(dest)
-    t0 = time.perf_counter()
-    rng = np.random.default_rng(seed)
-    sources, beds = select_sources(catalogue(PACKAGES), cfg, rng)
-    groups = {cls: [s.group for s in srcs] for cls, srcs in sources.items()}
-    groups["bed"] = [b.group for b in beds]
-    side_of = split_groups(groups, SIDES, FRACTIONS, seed)
-    pool = _pool(sources, side_of, cfg, rng)
-    beds_of = {s: [b for b in beds if side_of[b.group] == s] for s in SIDES}
-    bed_audio = {b.rec.id: load_bed(b.rec, SR, TREATMENT, rng, cfg.bed_max_s) for b in beds}
-    out = mini_corpus.staging(dest)
+    return mini_corpus.build_mini(mini_corpus.destination(desed.NAME, dest), mini_key(seed, cfg),
+                                  lambda out: _fill(out, seed, cfg))
+
+
+def _fill(out: Path, seed: int, cfg: DesedMiniConfig) -> mini_corpus.Built:
+    """Write the clips, the tsv metadata and the README into the build folder ``out``."""
+    scenes = prepare_scenes(seed, lambda rng: select_sources(catalogue(PACKAGES), cfg, rng),
+                            lambda sources, side_of, rng: _pool(sources, side_of, cfg, rng),
+                            SIDES, FRACTIONS, TREATMENT, cfg.bed_max_s)
+    rng, sources, beds = scenes.rng, scenes.sources, scenes.beds
+    pool, side_of = scenes.pool, scenes.side_of
 
     taken: set[str] = set()
     files, annotations = [], {}
@@ -196,10 +173,7 @@ def write_mini(dest: str | Path | None = None, seed: int = 0, *,
             k = 0 if i in empty else int(rng.integers(cfg.events_per_clip[0], cfg.events_per_clip[1] + 1))
             picked = [classes[int(rng.integers(len(classes)))] for _ in range(k)]
             clips = [pool[side][c][int(rng.integers(len(pool[side][c])))] for c in picked]
-            bed_src = beds_of[side][int(rng.integers(len(beds_of[side])))]
-            bed = bed_window(bed_audio[bed_src.rec.id], SR, desed.CLIP_S, rng)
-            y, placed = mix_scene(bed, clips, MIXER, float(rng.uniform(*cfg.bed_gain_db)), rng,
-                                  TREATMENT)
+            bed_src, y, placed = scenes.mix(side, clips, MIXER, cfg.bed_gain_db, rng, TREATMENT)
             write_audio(out / audio_rel / name, y, SR, "PCM_16")
             events = merge_same_label([(e.onset, e.offset, e.label) for e in placed], MIN_GAP_S)
             rows += [(name, on, off, lab) for on, off, lab in events] or [(name, None, None, None)]
@@ -222,8 +196,6 @@ def write_mini(dest: str | Path | None = None, seed: int = 0, *,
             text = "filename\n" + "".join(f"{n}\n" for n in dict.fromkeys(r[0] for r in rows))
         atomic_write_text(out / meta_rel, text)
 
-    used = {s.rec for srcs in sources.values() for s in srcs} | {b.rec for b in beds}
-    write_notice(out, sorted({r.package for r in used}), sorted(used, key=lambda r: (r.package, r.id)))
     atomic_write_text(out / "README.md", _readme(cfg))
     counts = {f"{s}_files": getattr(cfg, s) for s in desed.SUBSETS}
     for s in ("validation", "eval_public"):
@@ -235,7 +207,7 @@ def write_mini(dest: str | Path | None = None, seed: int = 0, *,
                 if r[3] is not None:
                     events_per_class[r[3]] += 1
     all_sources = [s for srcs in sources.values() for s in srcs] + beds
-    atomic_write_json(out / MINI_JSON, {
+    manifest = {
         "dataset": desed.NAME, "layout": "DESED (DCASE 2020 Task 4) dataset/ folder",
         "mini_version": MINI_VERSION, "seed": seed, "samplerate": SR, "config": asdict(cfg),
         "note": "Domestic-style clips from real Debian recordings, not DESED audio. Only the "
@@ -253,9 +225,8 @@ def write_mini(dest: str | Path | None = None, seed: int = 0, *,
         "sources": {s.rec.id: {"package": s.rec.package, "label": s.rec.label, "class": s.label,
                                "group": s.group, "side": side_of[s.group]} for s in all_sources},
         "files": files,
-    })
-    mark_done(out, key, seed=seed, build_seconds=round(time.perf_counter() - t0, 2))
-    return mini_corpus.publish(out, dest)
+    }
+    return mini_corpus.Built(manifest, *used_recordings(sources, beds), done={"seed": seed})
 
 
 def _readme(cfg: DesedMiniConfig) -> str:

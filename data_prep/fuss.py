@@ -29,7 +29,7 @@ from data_prep import mini as mini_corpus
 from data_prep.fuss_mini import write_mini  # re-exported: the dataset-module contract
 from data_prep.headers import check_headers
 from data_prep.paths import dataset_root
-from data_prep.validation import ValidationReport, problems
+from data_prep.validation import ValidationReport, expected_counts, problems
 
 NAME = "fuss"
 ENV_VAR = "FUSS_ROOT"
@@ -121,7 +121,7 @@ def validate(root: str | Path | None = None, *, mini: bool = False, decode: bool
     info = mini_corpus.mini_meta(root, NAME, mini)
     sr = int(info["samplerate"]) if info else SAMPLERATE
     frames = int(round((info["duration_s"] if info else DURATION_S) * sr))
-    expected = {k: int(v) for k, v in info["counts"].items()} if info else dict(EXPECTED)
+    expected = expected_counts(info, EXPECTED)
     found: dict[str, int] = {}
     missing_rows, rows, notes = [], [], []
     bad_frames = []
@@ -177,6 +177,5 @@ def validate(root: str | Path | None = None, *, mini: bool = False, decode: bool
 def root(root: str | Path | None = None, *, mini_if_unset: bool = True,
          seed: int = 0) -> tuple[Path, bool]:
     """(dataset root, is_mini): the user's root (argument or $FUSS_ROOT), else the mini corpus."""
-    path, is_mini = mini_corpus.resolve_root(NAME, ENV_VAR, root, mini_if_unset,
-                                             lambda: write_mini(seed=seed))
-    return resolve_layout(path), is_mini
+    return mini_corpus.resolve_root(NAME, ENV_VAR, root, mini_if_unset,
+                                    lambda: write_mini(seed=seed), resolve_layout)

@@ -34,17 +34,12 @@ from scipy.signal import oaconvolve
 from common.audio_io import write_audio
 from common.errors import DatasetError
 from common.fileio import (
-    atomic_write_json,
     atomic_write_text,
-    is_done,
-    mark_done,
     stable_hash,
 )
 from data_prep import mini as mini_corpus
 from data_prep import rooms
-from data_prep.mini import MINI_JSON
 from data_prep.mixer import active_extent
-from data_prep.notice import write_notice
 from data_prep.paths import mini_root
 from data_prep.sources import Recording, catalogue, read_recording
 from data_prep.splits import group_split
@@ -153,12 +148,16 @@ def write_mini(dest: str | Path | None = None, seed: int = 0, *,
     """Build the FUSS-layout mini corpus (idempotent for a seed and config); returns its root."""
     cfg = config or FussMiniConfig()
     dest = Path(dest) if dest is not None else default_dest(cfg)
-    key = mini_key(seed, cfg)
-    if is_done(dest, key):
-        return dest
-    mini_corpus.check_dest(dest)
-    t0 = time.perf_counter()
-    out = mini_corpus.staging(dest)
+    return mini_corpus.build_mini(dest, mini_key(seed, cfg), lambda out: _fill(out, seed, cfg),
+                                  seconds_in_manifest=True)
+
+
+_NOTICE_NOTE = ("\nThe reverberant version (ssdata_reverb) uses SIMULATED shoebox-room impulse\n"
+                "responses (pyroomacoustics image-source method; rooms in MINI.json).\n")
+
+
+def _fill(out: Path, seed: int, cfg: FussMiniConfig) -> mini_corpus.Built:
+    """Write both versions' mixtures, sources and example lists into the build folder ``out``."""
     sr = SAMPLERATE
     n = int(round(cfg.duration_s * sr))
     rng = np.random.default_rng(seed)
@@ -270,14 +269,10 @@ def write_mini(dest: str | Path | None = None, seed: int = 0, *,
             atomic_write_text(out / version / f"{split}_example_list.txt",
                               "\n".join(lists[version][split]) + "\n")
     used_recs = sorted(used, key=lambda r: (r.package, r.id))
-    write_notice(out, sorted({r.package for r in used_recs}), used_recs)
-    with open(out / "NOTICE", "a", encoding="utf-8") as fh:
-        fh.write("\nThe reverberant version (ssdata_reverb) uses SIMULATED shoebox-room impulse\n"
-                 "responses (pyroomacoustics image-source method; rooms in MINI.json).\n")
     measured = [m for r in room_info for m in r["rt60_measured_s"] if m is not None]
     targets = [r["rt60_target_s"] for r in room_info for m in r["rt60_measured_s"] if m is not None]
     found = {f"{v}/{s}": counts[s] for v in VERSIONS for s in SPLITS}
-    atomic_write_json(out / MINI_JSON, {
+    manifest = {
         "dataset": NAME, "layout": "FUSS (DCASE2020 Task 4 separation), ssdata + ssdata_reverb",
         "mini_version": MINI_VERSION, "seed": seed, "config": asdict(cfg), "samplerate": sr,
         "duration_s": cfg.duration_s, "peak": PEAK, "rir_scale": RIR_SCALE,
@@ -295,8 +290,7 @@ def write_mini(dest: str | Path | None = None, seed: int = 0, *,
                          if measured else None,
                          "method": "Schroeder T30 (-5 to -35 dB) extrapolated to 60 dB"},
         "rooms": room_info, "examples": examples, "room_seconds": round(t_rooms, 2),
-        "build_seconds": round(time.perf_counter() - t0, 2),
-    })
-    mark_done(out, key, seed=seed, version=MINI_VERSION, mixtures=len(examples))
-    mini_corpus.publish(out, dest)
-    return dest
+    }
+    return mini_corpus.Built(manifest, sorted({r.package for r in used_recs}), used_recs,
+                             {"seed": seed, "version": MINI_VERSION, "mixtures": len(examples)},
+                             _NOTICE_NOTE)

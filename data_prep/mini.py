@@ -158,6 +158,7 @@ class Built:
     packages: Sequence[str]             # NOTICE: the packages, with authors and licences
     recordings: Sequence[Recording]     # NOTICE: each recording's credit, in this order
     done: dict = field(default_factory=dict)  # extra fields of the done marker
+    notice_note: str = ""               # NOTICE: a paragraph after the credits (what is simulated)
 
 
 def destination(dataset: str, dest: str | Path | None) -> Path:
@@ -172,7 +173,7 @@ def build_mini(dest: str | Path, key: str, fill: Callable[[Path], Built], *,
     """Build (or keep, when the done marker matches ``key``) a mini corpus at ``dest``.
 
     ``fill(folder)`` writes the corpus's own files into an empty build folder next to ``dest``
-    and returns :class:`Built`; this adds NOTICE, MINI.json (with ``build_seconds`` when
+    and returns :class:`Built`; this adds NOTICE (then ``Built.notice_note``), MINI.json (with ``build_seconds`` when
     ``seconds_in_manifest``) and the done marker, then swaps the folder into place, so every
     mini corpus is published the same way and a crash never leaves half of one at ``dest``.
     """
@@ -185,6 +186,9 @@ def build_mini(dest: str | Path, key: str, fill: Callable[[Path], Built], *,
     built = fill(tmp)
     seconds = round(time.perf_counter() - t0, 2)
     write_notice(tmp, built.packages, built.recordings)
+    if built.notice_note:
+        with open(tmp / "NOTICE", "a", encoding="utf-8") as fh:
+            fh.write(built.notice_note)
     manifest = {**built.manifest, "build_seconds": seconds} if seconds_in_manifest else built.manifest
     atomic_write_json(tmp / MINI_JSON, manifest)
     mark_done(tmp, key, build_seconds=seconds, **built.done)
@@ -259,15 +263,20 @@ def mini_meta(root: str | Path, dataset: str, mini: bool) -> dict | None:
 
 
 def resolve_root(dataset: str, env_var: str, root: str | Path | None, mini_if_unset: bool,
-                 build_mini: Callable[[], Path]) -> tuple[Path, bool]:
-    """(root, is_mini): the root given or in ``env_var``, else (when allowed) the mini corpus."""
+                 build_mini: Callable[[], Path], layout: Callable[[Path], Path] | None = None
+                 ) -> tuple[Path, bool]:
+    """(root, is_mini): the root given or in ``env_var``, else (when allowed) the mini corpus;
+    ``layout`` (a dataset's ``resolve_layout``) then maps either to the folder the files are in
+    (is_mini is read at the root itself, where MINI.json lies)."""
     from data_prep.paths import dataset_root
 
     given = (root is not None and str(root).strip()) or os.environ.get(env_var, "").strip()
     if given or not mini_if_unset:
         path = dataset_root(dataset, env_var, root)
-        return path, find_mini_json(path) is not None
-    return build_mini(), True
+        is_mini = find_mini_json(path) is not None
+    else:
+        path, is_mini = build_mini(), True
+    return (layout(path) if layout is not None else path), is_mini
 
 
 def writer_attr(module: str, name: str):

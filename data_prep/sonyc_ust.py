@@ -29,10 +29,20 @@ import pandas as pd
 from common.errors import DatasetError
 from data_prep import mini as mini_corpus
 from data_prep import paths
-from data_prep.validation import ValidationReport, check_audio_files, problems
+from data_prep.validation import (
+    ValidationReport,
+    check_audio_files,
+    expected_counts,
+    problems,
+)
 
 NAME = "sonyc_ust"
 ENV_VAR = "SONYC_UST_ROOT"
+
+
+def __getattr__(name: str):
+    """``write_mini`` and the writer's other names, from :mod:`data_prep.sonyc_ust_mini` on first use."""
+    return mini_corpus.writer_attr(__name__, name)
 SAMPLERATE = 44100
 CLIP_S = 10.0
 SPLITS = ("train", "validate")
@@ -248,22 +258,15 @@ def validate(root: str | Path | None = None, *, mini: bool = False) -> Validatio
     if off_length:
         notes.append(f"{len(off_length)} clip(s) are not {CLIP_S:.0f} s: {off_length[:5]}")
     bad = bad.assign(path=[by_path.get(p, p) for p in bad["path"]])
-    expected = {k: int(v) for k, v in info["counts"].items()} if info else dict(EXPECTED)
+    expected = expected_counts(info, EXPECTED)
     return ValidationReport(dataset=NAME, root=root,
                             manifest=pd.DataFrame(rows, columns=MANIFEST_COLUMNS),
                             missing=problems(missing), bad=bad, expected=expected, found=found,
                             is_mini=mini, notes=notes)
 
 
-def write_mini(dest: str | Path | None = None, seed: int = 0) -> Path:
-    """Build the mini corpus (see :mod:`data_prep.sonyc_ust_mini`)."""
-    from data_prep.sonyc_ust_mini import write_mini as _write
-
-    return _write(dest, seed)
-
-
 def root(root: str | Path | None = None, *, mini_if_unset: bool = True,
          seed: int = 0) -> tuple[Path, bool]:
     """(root, is_mini): the user's root (argument or $SONYC_UST_ROOT), else the mini corpus."""
     return mini_corpus.resolve_root(NAME, ENV_VAR, root, mini_if_unset,
-                                    lambda: write_mini(seed=seed))
+                                    lambda: mini_corpus.writer_attr(__name__, "write_mini")(seed=seed))

@@ -40,7 +40,6 @@ with one group occur in train only (listed in MINI.json ``tags_per_split``).
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -49,30 +48,23 @@ import pandas as pd
 
 from common.audio_io import write_audio
 from common.errors import DatasetError
-from common.fileio import (
-    atomic_write_json,
-    atomic_write_text,
-    is_done,
-    mark_done,
-    stable_hash,
-)
+from common.fileio import atomic_write_text
 from data_prep import mini as mini_corpus
-from data_prep import paths
 from data_prep import sonyc_ust as ust
-from data_prep.mini import MINI_JSON
 from data_prep.mixer import EventClip, MixerConfig
-from data_prep.notice import write_notice
 from data_prep.soundscape import (
     LabelledSource,
-    bed_window,
-    event_spans,
-    load_bed,
-    mix_scene,
-    split_groups,
+    SourceRule,
+    event_clips,
+    matching_recordings,
+    pick_sorted,
+    prepare_scenes,
+    scene_mini_key,
+    used_recordings,
     window_clips,
 )
-from data_prep.sources import Recording, catalogue, read_recording
-from data_prep.treatment import TreatmentConfig, treat
+from data_prep.sources import Recording, catalogue
+from data_prep.treatment import TreatmentConfig
 
 MINI_VERSION = 1
 SR = ust.SAMPLERATE
@@ -80,29 +72,22 @@ SIDES = ("train", "validate")
 FRACTIONS = {"train": 0.7, "validate": 0.3}
 
 
-@dataclass(frozen=True)
-class _Rule:
-    titles: tuple[str, ...] = ()        # OpenSFX entry titles
-    id_pattern: str | None = None       # regex on Recording.id
-    kind: str = "event"                 # event | speech | music
-
-
-TAG_SOURCES: dict[str, _Rule] = {
-    "1-2_medium-sounding-engine": _Rule(id_pattern=r"ufoai/ugv/diesel-(idle|move|stop)"),
-    "1-3_large-sounding-engine": _Rule(("Truck/old bus start, pull away", "Modern bus start",
+TAG_SOURCES: dict[str, SourceRule] = {
+    "1-2_medium-sounding-engine": SourceRule(id_pattern=r"ufoai/ugv/diesel-(idle|move|stop)"),
+    "1-3_large-sounding-engine": SourceRule(("Truck/old bus start, pull away", "Modern bus start",
                                         "Old bus start")),
-    "2-2_jackhammer": _Rule(("Jackhammer",)),
-    "3-1_non-machinery-impact": _Rule(id_pattern=r"ufoai/(doors/door[123]-close|misc/breakwood0[1-7])"),
-    "4-1_chainsaw": _Rule(("Lumber mill: Chainsaw",)),
-    "4-X_other-unknown-powered-saw": _Rule(("Sawmill",)),
-    "5-1_car-horn": _Rule(("Modern car horn",)),
-    "5-X_other-unknown-alert-signal": _Rule(("Level crossing", "Factory Whistle", "Ship horn",
+    "2-2_jackhammer": SourceRule(("Jackhammer",)),
+    "3-1_non-machinery-impact": SourceRule(id_pattern=r"ufoai/(doors/door[123]-close|misc/breakwood0[1-7])"),
+    "4-1_chainsaw": SourceRule(("Lumber mill: Chainsaw",)),
+    "4-X_other-unknown-powered-saw": SourceRule(("Sawmill",)),
+    "5-1_car-horn": SourceRule(("Modern car horn",)),
+    "5-X_other-unknown-alert-signal": SourceRule(("Level crossing", "Factory Whistle", "Ship horn",
                                              "Ferry horn")),
-    "6-X_music-from-uncertain-source": _Rule(id_pattern=r"drascula/track\d+", kind="music"),
-    "7-1_person-or-small-group-talking": _Rule(id_pattern=r"(en_US_f_Allison|fr_CA_f_June|it_IT_m_Carlo)/.*",
+    "6-X_music-from-uncertain-source": SourceRule(id_pattern=r"drascula/track\d+", kind="music"),
+    "7-1_person-or-small-group-talking": SourceRule(id_pattern=r"(en_US_f_Allison|fr_CA_f_June|it_IT_m_Carlo)/.*",
                                                kind="speech"),
-    "7-2_person-or-small-group-shouting": _Rule(id_pattern=r"ufoai/civilians/civfemscream0[12]a"),
-    "7-3_large-crowd": _Rule(("Oooh sound",), id_pattern=r"heroes/foule[12]"),
+    "7-2_person-or-small-group-shouting": SourceRule(id_pattern=r"ufoai/civilians/civfemscream0[12]a"),
+    "7-3_large-crowd": SourceRule(("Oooh sound",), id_pattern=r"heroes/foule[12]"),
 }
 BED_PATTERN = r"ufoai/ambience/(city_abnd_ufoai_atm|ufo_night_atm|sand-city)"
 PACKAGES = ("openttd-opensfx", "ufoai-sound", "heroes-sound-effects", "drascula-music",
@@ -144,17 +129,15 @@ def select_sources(recs: list[Recording], cfg: SonycMiniConfig, rng: np.random.G
     """(tag -> sources, beds). DatasetError naming a tag whose recordings are not found."""
     out: dict[str, list[LabelledSource]] = {}
     for tag, rule in TAG_SOURCES.items():
-        chosen = [r for r in recs
-                  if (r.package == "openttd-opensfx" and r.label in rule.titles)
-                  or (rule.id_pattern and re.fullmatch(rule.id_pattern, r.id))]
+        chosen = matching_recordings(recs, rule.titles, rule.id_pattern)
         lost = sorted(set(rule.titles) - {r.label for r in chosen if r.package == "openttd-opensfx"})
         if lost or not chosen:
             raise DatasetError(f"sonyc_ust mini: tag {tag!r}: recordings {lost or rule.id_pattern!r} "
                                f"not found in the installed packages")
         if rule.kind == "speech":
-            chosen = [chosen[i] for i in sorted(rng.choice(len(chosen), cfg.speech_prompts, replace=False))]
+            chosen = pick_sorted(chosen, cfg.speech_prompts, rng)
         elif rule.kind == "music":
-            chosen = [chosen[i] for i in sorted(rng.choice(len(chosen), cfg.music_tracks, replace=False))]
+            chosen = pick_sorted(chosen, cfg.music_tracks, rng)
         out[tag] = [LabelledSource(tag, r, leak_group(r)) for r in chosen]
     beds = [LabelledSource("bed", r, leak_group(r)) for r in recs if re.fullmatch(BED_PATTERN, r.id)]
     if len(beds) < 2:
@@ -172,9 +155,7 @@ def _pool(sources: dict[str, list[LabelledSource]], side_of: dict[str, str], cfg
             if kind == "music":
                 clips = window_clips(src, SR, TREATMENT, rng, 2, (3.0, 6.0))
             else:
-                y = read_recording(src.rec, SR)
-                clips = [EventClip(tag, treat(y[a:b], SR, TREATMENT), src.rec.id)
-                         for a, b in event_spans(y, SR, rng, cfg.max_event_s, cfg.long_event_s)]
+                clips = event_clips(src, SR, TREATMENT, rng, cfg.max_event_s, cfg.long_event_s)
             if clips:
                 pool[side].setdefault(tag, []).extend(clips)
     return pool
@@ -205,30 +186,25 @@ def _presence_row(truth: set[str], gains: dict[str, float], populated: list[str]
 
 
 def mini_key(seed: int, cfg: SonycMiniConfig) -> str:
-    return stable_hash({"dataset": ust.NAME, "seed": seed, "version": MINI_VERSION,
-                        "config": asdict(cfg), "tags": {k: asdict(v) for k, v in TAG_SOURCES.items()},
-                        "bed": BED_PATTERN, "mixer": repr(MIXER), "treatment": TREATMENT.to_dict()})
+    return scene_mini_key(ust.NAME, seed, MINI_VERSION, cfg, "tags", TAG_SOURCES, BED_PATTERN,
+                          MIXER, TREATMENT)
 
 
 def write_mini(dest: str | Path | None = None, seed: int = 0, *,
                config: SonycMiniConfig | None = None) -> Path:
     """Build the SONYC-UST-layout mini corpus (idempotent for a seed and config); its root."""
     cfg = config or SonycMiniConfig()
-    dest = Path(dest) if dest is not None else paths.mini_root(ust.NAME)
-    key = mini_key(seed, cfg)
-    if is_done(dest, key):
-        return dest
-    mini_corpus.check_dest(dest)
-    t0 = time.perf_counter()
-    rng = np.random.default_rng(seed)
-    sources, beds = select_sources(catalogue(PACKAGES), cfg, rng)
-    groups = {tag: [s.group for s in srcs] for tag, srcs in sources.items()}
-    groups["bed"] = [b.group for b in beds]
-    side_of = split_groups(groups, SIDES, FRACTIONS, seed)
-    pool = _pool(sources, side_of, cfg, rng)
-    beds_of = {s: [b for b in beds if side_of[b.group] == s] for s in SIDES}
-    bed_audio = {b.rec.id: load_bed(b.rec, SR, TREATMENT, rng, cfg.bed_max_s) for b in beds}
-    out = mini_corpus.staging(dest)
+    return mini_corpus.build_mini(mini_corpus.destination(ust.NAME, dest), mini_key(seed, cfg),
+                                  lambda out: _fill(out, seed, cfg))
+
+
+def _fill(out: Path, seed: int, cfg: SonycMiniConfig) -> mini_corpus.Built:
+    """Write the clips, annotations.csv, the taxonomy and the README into the build folder."""
+    scenes = prepare_scenes(seed, lambda rng: select_sources(catalogue(PACKAGES), cfg, rng),
+                            lambda sources, side_of, rng: _pool(sources, side_of, cfg, rng),
+                            SIDES, FRACTIONS, TREATMENT, cfg.bed_max_s)
+    rng, sources, beds = scenes.rng, scenes.sources, scenes.beds
+    pool, side_of = scenes.pool, scenes.side_of
 
     files, rows = [], []
     populated = {s: sorted(pool[s]) for s in SIDES}
@@ -243,10 +219,7 @@ def write_mini(dest: str | Path | None = None, seed: int = 0, *,
             k = int(rng.integers(cfg.events_per_file[0], cfg.events_per_file[1] + 1))
             picked = [tags[i] for i in sorted(rng.choice(len(tags), min(k, len(tags)), replace=False))]
             clips = [pool[side][t][int(rng.integers(len(pool[side][t])))] for t in picked]
-            bed_src = beds_of[side][int(rng.integers(len(beds_of[side])))]
-            bed = bed_window(bed_audio[bed_src.rec.id], SR, ust.CLIP_S, rng)
-            y, placed = mix_scene(bed, clips, MIXER, float(rng.uniform(*cfg.bed_gain_db)), rng,
-                                  TREATMENT)
+            bed_src, y, placed = scenes.mix(side, clips, MIXER, cfg.bed_gain_db, rng, TREATMENT)
             write_audio(out / side / name, y, SR, "PCM_16")
             truth = {e.label for e in placed}
             gains = {}
@@ -273,10 +246,8 @@ def write_mini(dest: str | Path | None = None, seed: int = 0, *,
     atomic_write_text(out / ust.ANNOTATIONS, table.to_csv(index=False, lineterminator="\n"))
     atomic_write_text(out / ust.TAXONOMY_FILE, ust.taxonomy_yaml())
     atomic_write_text(out / "README.md", _readme(cfg))
-    used = {s.rec for srcs in sources.values() for s in srcs} | {b.rec for b in beds}
-    write_notice(out, sorted({r.package for r in used}), sorted(used, key=lambda r: (r.package, r.id)))
     all_sources = [s for srcs in sources.values() for s in srcs] + beds
-    atomic_write_json(out / MINI_JSON, {
+    manifest = {
         "dataset": ust.NAME, "layout": "SONYC-UST v1 (DCASE2019 Task 5)",
         "mini_version": MINI_VERSION, "seed": seed, "samplerate": SR, "config": asdict(cfg),
         "note": "Urban-style soundscapes from real Debian recordings, not SONYC-UST audio. "
@@ -293,9 +264,8 @@ def write_mini(dest: str | Path | None = None, seed: int = 0, *,
         "sources": {s.rec.id: {"package": s.rec.package, "label": s.rec.label, "tag": s.label,
                                "group": s.group, "split": side_of[s.group]} for s in all_sources},
         "files": files,
-    })
-    mark_done(out, key, seed=seed, build_seconds=round(time.perf_counter() - t0, 2))
-    return mini_corpus.publish(out, dest)
+    }
+    return mini_corpus.Built(manifest, *used_recordings(sources, beds), done={"seed": seed})
 
 
 def _readme(cfg: SonycMiniConfig) -> str:

@@ -12,11 +12,13 @@ two sides. A label with fewer groups than sides fills the sides in the order giv
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from common.fileio import stable_hash
 from data_prep.mini import Piece, read_piece
 from data_prep.mixer import (
     EventClip,
@@ -25,7 +27,7 @@ from data_prep.mixer import (
     active_extent,
     mix_events,
 )
-from data_prep.sources import Recording, recording_duration
+from data_prep.sources import Recording, read_recording, recording_duration
 from data_prep.splits import group_split
 from data_prep.treatment import TreatmentConfig, normalise_level, treat
 
@@ -36,6 +38,38 @@ class LabelledSource:
     label: str
     rec: Recording
     group: str
+
+
+@dataclass(frozen=True)
+class SourceRule:
+    """Which recordings carry a label: OpenSFX entry ``titles`` and/or a regex on
+    ``Recording.id``; ``kind`` says how clips are cut from them (event | speech | music)."""
+    titles: tuple[str, ...] = ()
+    id_pattern: str | None = None
+    kind: str = "event"
+
+
+def scene_mini_key(dataset: str, seed: int, version: int, cfg: object, rules_key: str,
+                   rules: dict[str, SourceRule], bed_pattern: str, mixer: MixerConfig,
+                   treatment: TreatmentConfig) -> str:
+    """The done-marker key of a soundscape mini: everything its files depend on."""
+    return stable_hash({"dataset": dataset, "seed": seed, "version": version,
+                        "config": asdict(cfg), rules_key: {k: asdict(v) for k, v in rules.items()},
+                        "bed": bed_pattern, "mixer": repr(mixer), "treatment": treatment.to_dict()})
+
+
+def matching_recordings(recs: Iterable[Recording], titles: Sequence[str], id_pattern: str | None
+                        ) -> list[Recording]:
+    """The recordings a label rule names: OpenSFX entries titled one of ``titles``, or any
+    recording whose id fully matches ``id_pattern``."""
+    return [r for r in recs
+            if (r.package == "openttd-opensfx" and r.label in titles)
+            or (id_pattern and re.fullmatch(id_pattern, r.id))]
+
+
+def pick_sorted(items: Sequence, n: int, rng: np.random.Generator) -> list:
+    """``n`` distinct ``items`` drawn with ``rng``, kept in their original order."""
+    return [items[i] for i in sorted(rng.choice(len(items), n, replace=False))]
 
 
 def split_groups(groups_by_label: dict[str, Sequence[str]], sides: Sequence[str],
@@ -79,6 +113,14 @@ def event_spans(y: np.ndarray, sr: int, rng: np.random.Generator, max_event_s: f
 
 def _rms(y: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if y.size else 0.0
+
+
+def event_clips(src: LabelledSource, sr: int, cfg: TreatmentConfig, rng: np.random.Generator,
+                max_event_s: float, long_event_s: tuple[float, float]) -> list[EventClip]:
+    """The treated events of one recording (:func:`event_spans`), labelled ``src.label``."""
+    y = read_recording(src.rec, sr)
+    return [EventClip(src.label, treat(y[a:b], sr, cfg), src.rec.id)
+            for a, b in event_spans(y, sr, rng, max_event_s, long_event_s)]
 
 
 def window_clips(src: LabelledSource, sr: int, cfg: TreatmentConfig, rng: np.random.Generator,
@@ -144,3 +186,57 @@ def merge_same_label(events: Sequence[tuple[float, float, str]], min_gap_s: floa
         else:
             out.append([on, off, lab])
     return sorted((float(a), float(b), c) for a, b, c in out)
+
+
+@dataclass(frozen=True)
+class SceneMaterial:
+    """What a soundscape mini draws its clips from: the generator to go on drawing with, the
+    sources per label and the beds, leak group -> side, the event pool per side and label,
+    the beds of each side and their treated audio (by recording id)."""
+    rng: np.random.Generator
+    sources: dict[str, list[LabelledSource]]
+    beds: list[LabelledSource]
+    side_of: dict[str, str]
+    pool: dict[str, dict[str, list[EventClip]]]
+    beds_of: dict[str, list[LabelledSource]]
+    bed_audio: dict[str, np.ndarray]
+
+    def mix(self, side: str, clips: Sequence[EventClip], mixer: MixerConfig,
+            bed_gain_db: tuple[float, float], rng: np.random.Generator, cfg: TreatmentConfig
+            ) -> tuple[LabelledSource, np.ndarray, list[PlacedEvent]]:
+        """One clip of ``side``: a random bed of that side, a random window of it, a random bed
+        gain in ``bed_gain_db``, and ``clips`` placed by :func:`mix_scene`."""
+        beds = self.beds_of[side]
+        bed_src = beds[int(rng.integers(len(beds)))]
+        bed = bed_window(self.bed_audio[bed_src.rec.id], mixer.samplerate, mixer.duration_s, rng)
+        y, placed = mix_scene(bed, clips, mixer, float(rng.uniform(*bed_gain_db)), rng, cfg)
+        return bed_src, y, placed
+
+
+def prepare_scenes(seed: int, select: Callable[[np.random.Generator], tuple[
+                       dict[str, list[LabelledSource]], list[LabelledSource]]],
+                   make_pool: Callable[[dict[str, list[LabelledSource]], dict[str, str],
+                                        np.random.Generator],
+                                       dict[str, dict[str, list[EventClip]]]],
+                   sides: Sequence[str], fractions: dict[str, float], cfg: TreatmentConfig,
+                   bed_max_s: float) -> SceneMaterial:
+    """With one generator seeded ``seed``: choose (sources, beds) with ``select(rng)``, split
+    every label's and the beds' leak groups over ``sides`` (:func:`split_groups`), build the
+    event pool with ``make_pool(sources, side_of, rng)``, then load each bed once (in that
+    order: the draws are part of a corpus's identity)."""
+    rng = np.random.default_rng(seed)
+    sources, beds = select(rng)
+    groups = {label: [s.group for s in srcs] for label, srcs in sources.items()}
+    groups["bed"] = [b.group for b in beds]
+    side_of = split_groups(groups, sides, fractions, seed)
+    pool = make_pool(sources, side_of, rng)
+    beds_of = {s: [b for b in beds if side_of[b.group] == s] for s in sides}
+    bed_audio = {b.rec.id: load_bed(b.rec, cfg.samplerate, cfg, rng, bed_max_s) for b in beds}
+    return SceneMaterial(rng, sources, beds, side_of, pool, beds_of, bed_audio)
+
+
+def used_recordings(sources: dict[str, list[LabelledSource]], beds: Sequence[LabelledSource]
+                    ) -> tuple[list[str], list[Recording]]:
+    """(packages, recordings) of the sources and beds, sorted as the NOTICE lists them."""
+    used = {s.rec for srcs in sources.values() for s in srcs} | {b.rec for b in beds}
+    return sorted({r.package for r in used}), sorted(used, key=lambda r: (r.package, r.id))

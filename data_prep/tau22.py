@@ -28,7 +28,12 @@ from data_prep import mini as mini_corpus
 from data_prep.headers import check_headers
 from data_prep.paths import dataset_root
 from data_prep.tau22_mini import write_mini  # re-exported: the dataset-module contract
-from data_prep.validation import ValidationReport, problems, require_columns
+from data_prep.validation import (
+    ValidationReport,
+    expected_counts,
+    problems,
+    require_columns,
+)
 
 NAME = "tau22"
 ENV_VAR = "TAU22_ROOT"
@@ -194,7 +199,7 @@ def validate(root: str | Path | None = None, *, mini: bool = False,
         raise DatasetError(f"{root / 'evaluation_setup'}: {len(overlap)} file(s) in both "
                            f"fold1_train.csv and fold1_test.csv, e.g. {sorted(overlap)[:3]}")
     found = split_counts(meta, folds)
-    expected = {k: int(v) for k, v in info["counts"].items()} if info else dict(EXPECTED)
+    expected = expected_counts(info, EXPECTED)
 
     meta["path"] = [str(root / f) for f in meta["filename"]]
     split = {f: "train" for f in folds["train"]["filename"]}
@@ -229,6 +234,5 @@ def validate(root: str | Path | None = None, *, mini: bool = False,
 def root(root: str | Path | None = None, *, mini_if_unset: bool = True,
          seed: int = 0) -> tuple[Path, bool]:
     """(dataset root, is_mini): the user's root (argument or $TAU22_ROOT), else the mini corpus."""
-    path, is_mini = mini_corpus.resolve_root(NAME, ENV_VAR, root, mini_if_unset,
-                                             lambda: write_mini(seed=seed))
-    return resolve_layout(path), is_mini
+    return mini_corpus.resolve_root(NAME, ENV_VAR, root, mini_if_unset,
+                                    lambda: write_mini(seed=seed), resolve_layout)

@@ -30,7 +30,6 @@ B, C, S1-S3; S4-S6 never appear in train.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -40,17 +39,12 @@ import pandas as pd
 from common.audio_io import write_audio
 from common.errors import DatasetError
 from common.fileio import (
-    atomic_write_json,
     atomic_write_text,
-    is_done,
-    mark_done,
     stable_hash,
 )
 from data_prep import devices as dev
 from data_prep import mini as mini_corpus
-from data_prep.mini import MINI_JSON, Piece, read_piece
-from data_prep.notice import write_notice
-from data_prep.paths import mini_root
+from data_prep.mini import Piece, read_piece
 from data_prep.sources import Recording, catalogue, recording_duration
 from data_prep.splits import group_split
 from data_prep.treatment import TreatmentConfig, treat
@@ -217,16 +211,21 @@ def mini_key(seed: int, cfg: Tau22MiniConfig) -> str:
 def write_mini(dest: str | Path | None = None, seed: int = 0, *,
                config: Tau22MiniConfig | None = None) -> Path:
     """Build the TAU22-layout mini corpus (idempotent for a seed); returns its root."""
+    cfg = config or Tau22MiniConfig()
+    return mini_corpus.build_mini(mini_corpus.destination(NAME, dest), mini_key(seed, cfg),
+                                  lambda out: _fill(out, seed, cfg), seconds_in_manifest=True)
+
+
+_NOTICE_NOTE = (
+    "\nSIMULATED DEVICES: only device A files are the (treated) recordings. Devices B, C\n"
+    "and S1-S6 are simulated from device-A audio with the parametric device models in\n"
+    "MINI.json 'devices' (data_prep/devices.py); they are not real phones or cameras.\n")
+
+
+def _fill(out: Path, seed: int, cfg: Tau22MiniConfig) -> mini_corpus.Built:
+    """Write the device recordings, meta.csv and the fold lists into the build folder ``out``."""
     from data_prep import tau22
 
-    cfg = config or Tau22MiniConfig()
-    dest = Path(dest) if dest is not None else mini_root(NAME)
-    key = mini_key(seed, cfg)
-    if is_done(dest, key):
-        return dest
-    mini_corpus.check_dest(dest)
-    t0 = time.perf_counter()
-    out = mini_corpus.staging(dest)
     sr = SAMPLERATE
     rng = np.random.default_rng(seed)
     devices, rejected = dev.device_set(seed, min_distance_db=cfg.min_device_distance_db)
@@ -298,15 +297,10 @@ def write_mini(dest: str | Path | None = None, seed: int = 0, *,
     counts = tau22.split_counts(parsed, folds)
     used = {f["source"]["id"] for f in files}
     used_recs = [r for r in all_recs if r.id in used]
-    write_notice(out, sorted({r.package for r in used_recs}), used_recs)
-    with open(out / "NOTICE", "a", encoding="utf-8") as fh:
-        fh.write("\nSIMULATED DEVICES: only device A files are the (treated) recordings. Devices B, C\n"
-                 "and S1-S6 are simulated from device-A audio with the parametric device models in\n"
-                 "MINI.json 'devices' (data_prep/devices.py); they are not real phones or cameras.\n")
     names = list(devices)
     distances = {a: {b: round(dev.response_distance_db(devices[a], devices[b]), 2) for b in names}
                  for a in names}
-    atomic_write_json(out / MINI_JSON, {
+    manifest = {
         "dataset": NAME, "layout": "TAU Urban Acoustic Scenes 2022 Mobile, development",
         "mini_version": MINI_VERSION, "seed": seed, "config": asdict(cfg), "samplerate": sr,
         "note": "scene classes are this corpus's own (Debian recordings); devices B, C, S1-S6 "
@@ -321,8 +315,7 @@ def write_mini(dest: str | Path | None = None, seed: int = 0, *,
         "test_files_per_device": {k: int(v) for k, v in test_df.groupby("source_label").size().items()},
         "segments_per_scene": {k: int(v) for k, v in meta.groupby("scene_label").size().items()},
         "files": sorted(files, key=lambda f: f["path"]),
-        "build_seconds": round(time.perf_counter() - t0, 2),
-    })
-    mark_done(out, key, seed=seed, version=MINI_VERSION, files=len(meta))
-    mini_corpus.publish(out, dest)
-    return dest
+    }
+    return mini_corpus.Built(manifest, sorted({r.package for r in used_recs}), used_recs,
+                             {"seed": seed, "version": MINI_VERSION, "files": len(meta)},
+                             _NOTICE_NOTE)

@@ -7,7 +7,7 @@ file without a required column) raises :class:`DatasetError`.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,3 +117,9 @@ def problems(rows: Iterable[tuple[str, str]]) -> pd.DataFrame:
     """(path, reason) pairs as a problems frame."""
     rows = list(rows)
     return pd.DataFrame(rows, columns=PROBLEM_COLUMNS) if rows else empty_problems()
+
+
+def expected_counts(info: Mapping | None, official: Mapping[str, int]) -> dict[str, int]:
+    """The counts a corpus should hold: a mini corpus's own (MINI.json ``counts``, given as
+    ``info``), else the ``official`` release's."""
+    return {k: int(v) for k, v in info["counts"].items()} if info else dict(official)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from common.errors import PredictionFileError
 from common.evaluation import Argument, EvaluationTask
+from common.evaluation.formats import read_lines
 
 NAME = "desed"
 EVENT_COLUMNS = ("filename", "onset", "offset", "event_label")
@@ -52,18 +53,13 @@ def audio_id(filename: str) -> str:
 
 
 def _read_table(path: str | Path, required: tuple[str, ...]) -> tuple[Path, list[tuple[int, dict[str, str]]]]:
-    """Rows of a headed tsv as ``(line, {column: text})``; errors name file/line/column."""
+    """Rows of a headed tsv as ``(line, {column: text})``; errors name file/line/column.
+    Lines are read by :func:`common.evaluation.formats.read_lines`; a folder and an empty file
+    get this reader's own messages (a tsv, and its header, are what is expected)."""
     path = Path(path)
     if path.is_dir():
         raise PredictionFileError(path, "is a folder, expected a tsv file")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise PredictionFileError(path, "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PredictionFileError(path, f"cannot read as UTF-8 text ({exc})") from None
-    lines = [(n, line.rstrip("\r")) for n, line in enumerate(text.split("\n"), start=1)
-             if line.strip()]
+    lines = read_lines(path, allow_empty=True)
     if not lines:
         raise PredictionFileError(path, "file is empty (expected a header line)")
     head_line, head = lines[0]

@@ -177,6 +177,43 @@ def _group_by_file(events: EventLists, labels: Sequence[str], what: str
     return grouped
 
 
+def _unique_labels(labels: Sequence[str]) -> list[str]:
+    """``labels`` as strings; ConfigError when one repeats."""
+    labels = [str(lab) for lab in labels]
+    if len(set(labels)) != len(labels):
+        raise ConfigError(f"labels contain duplicates: {labels}")
+    return labels
+
+
+def sed_eval_values(metric, labels: Sequence[str], prefix: str) -> dict[str, float]:
+    """The values of a filled sed_eval ``SegmentBasedMetrics`` / ``EventBasedMetrics`` under
+    ``prefix`` ("segment" / "event"): F1, precision, recall, error rate and its substitution /
+    deletion / insertion rates (overall = micro), the class-wise averages (NaN-skipping means),
+    then ``<prefix>_f1/<label>`` and ``<prefix>_error_rate/<label>`` per label."""
+    with warnings.catch_warnings():
+        # sed_eval's class-wise averages are nanmeans; all-NaN is a documented NaN, not a fault.
+        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
+        res = metric.results()
+    f_measure, error_rate = res["overall"]["f_measure"], res["overall"]["error_rate"]
+    values = {
+        f"{prefix}_f1": f_measure["f_measure"],
+        f"{prefix}_precision": f_measure["precision"],
+        f"{prefix}_recall": f_measure["recall"],
+        f"{prefix}_error_rate": error_rate["error_rate"],
+        f"{prefix}_substitution_rate": error_rate["substitution_rate"],
+        f"{prefix}_deletion_rate": error_rate["deletion_rate"],
+        f"{prefix}_insertion_rate": error_rate["insertion_rate"],
+        f"{prefix}_f1_classwise_average": res["class_wise_average"]["f_measure"]["f_measure"],
+        f"{prefix}_error_rate_classwise_average":
+            res["class_wise_average"]["error_rate"]["error_rate"],
+    }
+    for lab in labels:
+        cw = res["class_wise"][lab]
+        values[f"{prefix}_f1/{lab}"] = cw["f_measure"]["f_measure"]
+        values[f"{prefix}_error_rate/{lab}"] = cw["error_rate"]["error_rate"]
+    return values
+
+
 def segment_based_metrics(
     reference: EventLists,
     estimated: EventLists,
@@ -197,9 +234,7 @@ def segment_based_metrics(
     import dcase_util
     import sed_eval
 
-    labels = [str(lab) for lab in labels]
-    if len(set(labels)) != len(labels):
-        raise ConfigError(f"labels contain duplicates: {labels}")
+    labels = _unique_labels(labels)
     if time_resolution <= 0:
         raise ConfigError(f"time_resolution must be > 0, got {time_resolution}")
     ref = _group_by_file(reference, labels, "reference")
@@ -214,27 +249,7 @@ def segment_based_metrics(
         metric.evaluate(reference_event_list=ref.get(f, []),
                         estimated_event_list=est.get(f, []),
                         evaluated_length_seconds=lengths.get(f))
-    with warnings.catch_warnings():
-        # sed_eval's class-wise averages are nanmeans; all-NaN is a documented NaN, not a fault.
-        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
-        res = metric.results()
-    overall = res["overall"]
-    values = {
-        "segment_f1": overall["f_measure"]["f_measure"],
-        "segment_precision": overall["f_measure"]["precision"],
-        "segment_recall": overall["f_measure"]["recall"],
-        "segment_error_rate": overall["error_rate"]["error_rate"],
-        "segment_substitution_rate": overall["error_rate"]["substitution_rate"],
-        "segment_deletion_rate": overall["error_rate"]["deletion_rate"],
-        "segment_insertion_rate": overall["error_rate"]["insertion_rate"],
-    }
-    avg = res["class_wise_average"]
-    values["segment_f1_classwise_average"] = avg["f_measure"]["f_measure"]
-    values["segment_error_rate_classwise_average"] = avg["error_rate"]["error_rate"]
-    for lab in labels:
-        cw = res["class_wise"][lab]
-        values[f"segment_f1/{lab}"] = cw["f_measure"]["f_measure"]
-        values[f"segment_error_rate/{lab}"] = cw["error_rate"]["error_rate"]
+    values = sed_eval_values(metric, labels, "segment")
 
     counts = {k: int(metric.overall[k]) for k in ("Ntp", "Nfp", "Nfn", "Nref", "Nsys")}
     counts.update({"substitutions": int(metric.overall["S"]),

@@ -9,12 +9,11 @@ files (micro); ER = (S + D + I) / N_ref.
 """
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 from common.errors import ConfigError
 from common.metrics import MetricResult
-from common.metrics.sed import EventLists, _group_by_file
+from common.metrics.sed import EventLists, _group_by_file, _unique_labels, sed_eval_values
 
 # sed_eval 0.2.1 EventBasedMetrics defaults (tut-arg.github.io/sed_eval, EventBasedMetrics).
 DEFAULT_T_COLLAR = 0.2
@@ -37,9 +36,7 @@ def event_based_metrics(
     per-class ``event_f1/<label>`` and ``event_error_rate/<label>``, class-wise averages."""
     import sed_eval
 
-    labels = [str(lab) for lab in labels]
-    if len(set(labels)) != len(labels):
-        raise ConfigError(f"labels contain duplicates: {labels}")
+    labels = _unique_labels(labels)
     if t_collar < 0 or not 0 <= percentage_of_length <= 1:
         raise ConfigError(f"t_collar must be >= 0 and percentage_of_length in [0, 1], got "
                           f"{t_collar}, {percentage_of_length}")
@@ -53,27 +50,7 @@ def event_based_metrics(
         t_collar=float(t_collar), percentage_of_length=float(percentage_of_length))
     for f in files:
         metric.evaluate(reference_event_list=ref.get(f, []), estimated_event_list=est.get(f, []))
-    with warnings.catch_warnings():
-        # class-wise averages are nanmeans; all-NaN is a documented NaN, not a fault
-        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
-        res = metric.results()
-    overall = res["overall"]
-    values = {
-        "event_f1": overall["f_measure"]["f_measure"],
-        "event_precision": overall["f_measure"]["precision"],
-        "event_recall": overall["f_measure"]["recall"],
-        "event_error_rate": overall["error_rate"]["error_rate"],
-        "event_substitution_rate": overall["error_rate"]["substitution_rate"],
-        "event_deletion_rate": overall["error_rate"]["deletion_rate"],
-        "event_insertion_rate": overall["error_rate"]["insertion_rate"],
-        "event_f1_classwise_average": res["class_wise_average"]["f_measure"]["f_measure"],
-        "event_error_rate_classwise_average":
-            res["class_wise_average"]["error_rate"]["error_rate"],
-    }
-    for lab in labels:
-        cw = res["class_wise"][lab]
-        values[f"event_f1/{lab}"] = cw["f_measure"]["f_measure"]
-        values[f"event_error_rate/{lab}"] = cw["error_rate"]["error_rate"]
+    values = sed_eval_values(metric, labels, "event")
     counts = {k: int(metric.overall[k]) for k in ("Ntp", "Nfp", "Nfn", "Nref", "Nsys")}
     counts.update({"substitutions": int(metric.overall["Nsubs"]), "n_files": len(files)})
     params = {

@@ -18,8 +18,6 @@ splits its channels into 4 chunks, so C must be a multiple of 8.
 """
 from __future__ import annotations
 
-import inspect
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +25,7 @@ import keras
 from keras import layers
 
 from common.errors import ConfigError
+from common.model_registry import build_variant, count_params  # noqa: F401 (re-exported)
 from reproductions.bcres2net_asc import layers as B
 
 N_MELS = 256
@@ -47,13 +46,6 @@ def channel_list(base_channels: int) -> list[int]:
                           "(every stage width is split into 4 Res2Net chunks)")
     c = base_channels
     return [2 * c, c, 3 * c // 2, 2 * c, 5 * c // 2]
-
-
-def count_params(model: keras.Model) -> dict[str, int]:
-    """Trainable (= PyTorch ``parameters()``) / non-trainable (BN running stats) / total."""
-    trainable = sum(int(math.prod(w.shape)) for w in model.trainable_weights)
-    frozen = sum(int(math.prod(w.shape)) for w in model.non_trainable_weights)
-    return {"trainable": trainable, "non_trainable": frozen, "total": trainable + frozen}
 
 
 def bc_res2net(base_channels: int = STUDENT_CHANNELS, n_mels: int = N_MELS,
@@ -161,18 +153,5 @@ MODEL_VARIANTS: dict[str, dict[str, Any]] = {
 def build(name: str, small: bool = False, **overrides: Any) -> keras.Model:
     """Build registry variant ``name``; ``small`` applies SMALL_OVERRIDES (those the builder
     takes), then explicit ``overrides`` win. The layer sequence is the same at any size."""
-    if name not in MODEL_VARIANTS:
-        raise ConfigError(f"unknown model variant {name!r}; known: {sorted(MODEL_VARIANTS)}")
-    variant = MODEL_VARIANTS[name]
-    builder = variant["builder"]
-    accepted = set(inspect.signature(builder).parameters)
-    unknown = sorted(set(overrides) - accepted)
-    if unknown:
-        raise ConfigError(f"model variant {name!r}: unknown override key(s) {unknown}; "
-                          f"accepted: {sorted(accepted)}")
-    kwargs = dict(variant["kwargs"])
-    if small:
-        kwargs.update({k: v for k, v in SMALL_OVERRIDES.items() if k in accepted})
-    kwargs.update(overrides)
-    kwargs.setdefault("name", name)
-    return builder(**kwargs)
+    return build_variant(MODEL_VARIANTS, name, overrides, small=small,
+                         small_overrides=SMALL_OVERRIDES)

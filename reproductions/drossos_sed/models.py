@@ -72,6 +72,7 @@ import keras
 from keras import layers
 
 from common.errors import ConfigError
+from common.model_registry import build_variant, count_params  # noqa: F401 (re-exported)
 
 N_FEATURES = 40
 POLY_FRAMES = 1024
@@ -128,13 +129,6 @@ def _batch_norm(style: str, name: str) -> layers.BatchNormalization:
         # PyTorch momentum 0.1 weights the *new* batch; Keras momentum weights the old average.
         return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
     return layers.BatchNormalization(name=name)
-
-
-def count_params(model: keras.Model) -> dict[str, int]:
-    """Trainable / non-trainable / total scalar counts of ``model``."""
-    trainable = sum(int(math.prod(w.shape)) for w in model.trainable_weights)
-    frozen = sum(int(math.prod(w.shape)) for w in model.non_trainable_weights)
-    return {"trainable": trainable, "non_trainable": frozen, "total": trainable + frozen}
 
 
 # --------------------------------------------------------------------------------------------
@@ -464,21 +458,8 @@ MODEL_VARIANTS: dict[str, dict[str, Any]] = _build_registry()
 def build(name: str, small: bool = False, **overrides: Any) -> keras.Model:
     """Build registry variant ``name``; ``small`` applies SMALL_OVERRIDES (those the builder
     takes), then explicit ``overrides`` win. The layer sequence is the same at any size."""
-    if name not in MODEL_VARIANTS:
-        raise ConfigError(f"unknown model variant {name!r}; known: {sorted(MODEL_VARIANTS)}")
-    variant = MODEL_VARIANTS[name]
-    builder = variant["builder"]
-    accepted = _accepted_params(builder)
-    unknown = sorted(set(overrides) - accepted)
-    if unknown:
-        raise ConfigError(f"model variant {name!r}: unknown override key(s) {unknown}; "
-                          f"accepted: {sorted(accepted)}")
-    kwargs = dict(variant["kwargs"])
-    if small:
-        kwargs.update({k: v for k, v in SMALL_OVERRIDES.items() if k in accepted})
-    kwargs.update(overrides)
-    kwargs.setdefault("name", name)
-    return builder(**kwargs)
+    return build_variant(MODEL_VARIANTS, name, overrides, small=small,
+                         small_overrides=SMALL_OVERRIDES, accepted=_accepted_params)
 
 
 def _accepted_params(builder: Callable[..., keras.Model]) -> set[str]:

@@ -34,7 +34,6 @@ U(±1/√units); every ``nn.Linear`` (GLU linears and both heads) N(0, 0.01) wei
 """
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +42,7 @@ import keras
 from keras import layers
 
 from common.errors import ConfigError
+from common.model_registry import build_variant, count_params  # noqa: F401 (re-exported)
 
 N_FRAMES = 628
 N_MELS = 128
@@ -185,14 +185,6 @@ def crnn(n_frames: int | None = N_FRAMES, n_mels: int = N_MELS, n_classes: int =
     return keras.Model(inputs, [strong, weak], name=name)
 
 
-def count_params(model: keras.Model) -> dict[str, int]:
-    """Trainable (= PyTorch ``parameters()``), non-trainable (BN moving statistics = PyTorch
-    running buffers) and total scalar counts."""
-    trainable = sum(int(math.prod(w.shape)) for w in model.trainable_weights)
-    frozen = sum(int(math.prod(w.shape)) for w in model.non_trainable_weights)
-    return {"trainable": trainable, "non_trainable": frozen, "total": trainable + frozen}
-
-
 # --------------------------------------------------------------------------------------------
 # registry
 
@@ -216,18 +208,5 @@ MODEL_VARIANTS: dict[str, dict[str, Any]] = {
 def build(name: str, /, small: bool = False, **overrides: Any) -> keras.Model:
     """Build registry variant ``name``; ``small`` applies SMALL_OVERRIDES, then explicit
     ``overrides`` win. The layer sequence is the same at any size."""
-    if name not in MODEL_VARIANTS:
-        raise ConfigError(f"unknown model variant {name!r}; known: {sorted(MODEL_VARIANTS)}")
-    variant = MODEL_VARIANTS[name]
-    builder = variant["builder"]
-    accepted = set(inspect.signature(builder).parameters)
-    unknown = sorted(set(overrides) - accepted)
-    if unknown:
-        raise ConfigError(f"model variant {name!r}: unknown override key(s) {unknown}; "
-                          f"accepted: {sorted(accepted)}")
-    kwargs = dict(variant["kwargs"])
-    if small:
-        kwargs.update(SMALL_OVERRIDES)
-    kwargs.update(overrides)
-    kwargs.setdefault("name", name)
-    return builder(**kwargs)
+    return build_variant(MODEL_VARIANTS, name, overrides, small=small,
+                         small_overrides=SMALL_OVERRIDES)

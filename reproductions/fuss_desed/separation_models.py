@@ -22,9 +22,7 @@ and length for smoke runs; the layer types and wiring stay the same.
 """
 from __future__ import annotations
 
-import inspect
 import itertools
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +30,7 @@ import keras
 from keras import layers
 
 from common.errors import ConfigError
+from common.model_registry import build_variant, count_params  # noqa: F401 (re-exported)
 from reproductions.fuss_desed.separation_layers import (
     ComplexMagnitude,
     GlobalLayerNorm,
@@ -139,31 +138,11 @@ MODEL_VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
-def count_params(model: keras.Model) -> dict[str, int]:
-    """Trainable / non-trainable / total scalar counts of ``model``."""
-    trainable = sum(int(math.prod(w.shape)) for w in model.trainable_weights)
-    frozen = sum(int(math.prod(w.shape)) for w in model.non_trainable_weights)
-    return {"trainable": trainable, "non_trainable": frozen, "total": trainable + frozen}
-
-
 def build(name: str, small: bool = False, **overrides: Any) -> keras.Model:
     """Build registry variant ``name``; ``small`` applies SMALL_OVERRIDES, then explicit
     ``overrides`` win."""
-    if name not in MODEL_VARIANTS:
-        raise ConfigError(f"unknown model variant {name!r}; known: {sorted(MODEL_VARIANTS)}")
-    variant = MODEL_VARIANTS[name]
-    builder = variant["builder"]
-    accepted = set(inspect.signature(builder).parameters)
-    unknown = sorted(set(overrides) - accepted)
-    if unknown:
-        raise ConfigError(f"model variant {name!r}: unknown override key(s) {unknown}; "
-                          f"accepted: {sorted(accepted)}")
-    kwargs = dict(variant["kwargs"])
-    if small:
-        kwargs.update({k: v for k, v in SMALL_OVERRIDES.items() if k in accepted})
-    kwargs.update(overrides)
-    kwargs.setdefault("name", name)
-    return builder(**kwargs)
+    return build_variant(MODEL_VARIANTS, name, overrides, small=small,
+                         small_overrides=SMALL_OVERRIDES)
 
 
 __all__ = ["MODEL_VARIANTS", "SMALL_OVERRIDES", "build", "count_params", "skip_connections",

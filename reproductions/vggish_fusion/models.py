@@ -30,7 +30,6 @@ Tables 1 and 2 back from them.
 """
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +38,7 @@ import keras
 from keras import layers
 
 from common.errors import ConfigError
+from common.model_registry import build_variant, count_params  # noqa: F401 (re-exported)
 from reproductions.vggish_fusion.layers import Bilinear
 
 N_MELS = 128
@@ -108,13 +108,6 @@ def _torch_init(fan_in: int) -> dict[str, Any]:
 def _batch_norm(name: str) -> layers.BatchNormalization:
     # PyTorch momentum 0.1 (weight of the new batch) ≙ Keras momentum 0.9; eps 1e-5.
     return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
-
-
-def count_params(model: keras.Model) -> dict[str, int]:
-    """Trainable / non-trainable / total scalar counts of ``model``."""
-    trainable = sum(int(math.prod(w.shape)) for w in model.trainable_weights)
-    frozen = sum(int(math.prod(w.shape)) for w in model.non_trainable_weights)
-    return {"trainable": trainable, "non_trainable": frozen, "total": trainable + frozen}
 
 
 # --------------------------------------------------------------------------------------------
@@ -383,15 +376,4 @@ MODEL_VARIANTS: dict[str, dict[str, Any]] = _build_registry()
 def build(name: str, **overrides: Any) -> keras.Model:
     """Build registry variant ``name``; ``overrides`` replace the registered keyword arguments
     (unknown keys are an error naming the accepted ones)."""
-    if name not in MODEL_VARIANTS:
-        raise ConfigError(f"unknown model variant {name!r}; known: {sorted(MODEL_VARIANTS)}")
-    variant = MODEL_VARIANTS[name]
-    builder = variant["builder"]
-    accepted = set(inspect.signature(builder).parameters)
-    unknown = sorted(set(overrides) - accepted)
-    if unknown:
-        raise ConfigError(f"model variant {name!r}: unknown override key(s) {unknown}; "
-                          f"accepted: {sorted(accepted)}")
-    kwargs = {**variant["kwargs"], **overrides}
-    kwargs.setdefault("name", name)
-    return builder(**kwargs)
+    return build_variant(MODEL_VARIANTS, name, overrides)
