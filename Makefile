@@ -32,10 +32,11 @@ help:
 setup: python-env debian-audio
 
 python-env: $(STAMP)
+	@echo "== packages: ready in $(VENV)"
 
 # PYTHONWARNINGS silences setuptools' notices about editable installs (not errors of ours).
 $(STAMP): setup.cfg pyproject.toml
-	@echo "== packages: virtualenv $(VENV) with the pinned Python packages"
+	@echo "== packages: installing the pinned Python packages into $(VENV)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --upgrade pip
 	@PYTHONWARNINGS=ignore $(PY) -m pip install --quiet -e '.[dev]'
