@@ -34,12 +34,13 @@ setup: python-env debian-audio
 python-env: $(STAMP)
 	@echo "== packages: ready in $(VENV)"
 
-# PYTHONWARNINGS silences setuptools' notices about editable installs (not errors of ours).
+# PYTHONWARNINGS silences setuptools' notices about editable installs and -qq pip's notices about
+# this machine's package mirrors (not errors of ours; errors still print).
 $(STAMP): setup.cfg pyproject.toml
 	@echo "== packages: installing the pinned Python packages into $(VENV)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --upgrade pip
-	@PYTHONWARNINGS=ignore $(PY) -m pip install --quiet -e '.[dev]'
+	@PYTHONWARNINGS=ignore $(PY) -m pip install -qq --upgrade pip
+	@PYTHONWARNINGS=ignore $(PY) -m pip install -qq -e '.[dev]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
