@@ -151,10 +151,21 @@ def vggish(embedding_relu: bool = True, trainable: bool = False,
 # spectrogram trunks
 
 
-def conv_blocks(x, blocks=TABLE1_BLOCKS, dropout: float = TABLE1_DROPOUT, prefix: str = "block"):
+def scaled_filters(filters: int, width: float) -> int:
+    """Channels of a conv block at channel multiplier ``width`` (1.0 = the report's; the smoke
+    profile narrows every block by the same factor so the layer sequence stays)."""
+    if width <= 0:
+        raise ConfigError(f"width must be > 0, got {width}")
+    return max(1, int(round(filters * width)))
+
+
+def conv_blocks(x, blocks=TABLE1_BLOCKS, dropout: float = TABLE1_DROPOUT, prefix: str = "block",
+                width: float = 1.0):
     """PyTorch ``ConvBlock``s on a channels-last (H=mel, W=time, C) tensor: [pad] → Conv
-    ('valid') → BatchNorm → ReLU → [MaxPool k×k, stride k] → Dropout."""
+    ('valid') → BatchNorm → ReLU → [MaxPool k×k, stride k] → Dropout. ``width`` multiplies
+    every block's output channels (1.0 = report Table 1)."""
     for index, (filters, kernel, stride, padding, pool) in enumerate(blocks, start=1):
+        filters = scaled_filters(filters, width)
         p = f"{prefix}{index}"
         if any(padding):
             x = layers.ZeroPadding2D(((padding[0],) * 2, (padding[1],) * 2), name=f"{p}_pad")(x)
@@ -174,11 +185,11 @@ def _spectrogram_input(n_mels: int, n_frames: int):
 
 
 def spectrogram_cnn(trunk: str = "table1", n_mels: int = N_MELS, n_frames: int = N_FRAMES,
-                    name: str = "spectrogram_cnn") -> keras.Model:
+                    width: float = 1.0, name: str = "spectrogram_cnn") -> keras.Model:
     """The conv trunk alone: spectrogram → flattened features (256 for the report's input)."""
     blocks, dropout = _trunk(trunk)
     inputs = _spectrogram_input(n_mels, n_frames)
-    x = layers.Flatten(name="cnn_flatten")(conv_blocks(inputs, blocks, dropout))
+    x = layers.Flatten(name="cnn_flatten")(conv_blocks(inputs, blocks, dropout, width=width))
     return keras.Model(inputs, x, name=name)
 
 
@@ -194,12 +205,13 @@ def _trunk(trunk: str):
 
 def fusion(n_outputs: int = 37, fc1: str = "bilinear", trunk: str = "table1",
            n_mels: int = N_MELS, n_frames: int = N_FRAMES, fc1_units: int = 512,
-           fc2_units: int = 256, fc_dropout: float = FC_DROPOUT,
+           fc2_units: int = 256, fc_dropout: float = FC_DROPOUT, width: float = 1.0,
            name: str = "fusion") -> keras.Model:
     """Spectrogram trunk + VGGish embeddings → fc1 → fc2 → ``fc_final`` logits (spec §1.2).
 
     Inputs: ``spectrogram`` (n_mels, n_frames, 1) and ``vggish`` (10, 128) postprocessed
-    embeddings (flattened frame-major to 1280, as PyTorch's ``view``).
+    embeddings (flattened frame-major to 1280, as PyTorch's ``view``). ``width`` narrows the
+    trunk's channels (smoke profile only); ``fc1_units`` is the bilinear rank.
     """
     if fc1 not in FC1_KINDS:
         raise ConfigError(f"fc1={fc1!r} is not one of {FC1_KINDS}")
@@ -208,7 +220,7 @@ def fusion(n_outputs: int = 37, fc1: str = "bilinear", trunk: str = "table1",
     blocks, dropout = _trunk(trunk)
     spec_in = _spectrogram_input(n_mels, n_frames)
     vgg_in = keras.Input(shape=(VGGISH_FRAMES, VGGISH_DIM), name="vggish")
-    x = layers.Flatten(name="cnn_flatten")(conv_blocks(spec_in, blocks, dropout))
+    x = layers.Flatten(name="cnn_flatten")(conv_blocks(spec_in, blocks, dropout, width=width))
     v = layers.Flatten(name="vggish_flatten")(vgg_in)
     if fc1 == "bilinear":
         x = Bilinear(fc1_units, name="fc1")([x, v])
