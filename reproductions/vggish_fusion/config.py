@@ -150,6 +150,16 @@ class BaselineConfig:
 
 
 @dataclass(frozen=True)
+class BenchmarkConfig:
+    """Time the full-size bilinear head's training step on this machine (batch
+    ``train.batch_size``, Adam, XLA as ``jit_compile``): the cost that dominates the report's
+    training (stack notes: 2.3 s with XLA on 2 cores). Random inputs; a timing, never compared."""
+    enabled: bool = True
+    steps: int = 3
+    jit_compile: bool = True
+
+
+@dataclass(frozen=True)
 class FusionConfig:
     profile: Literal["smoke", "full"] = "full"
     features: FeatureConfig = field(default_factory=FeatureConfig)
@@ -159,6 +169,7 @@ class FusionConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     hierarchical: HierarchicalConfig = field(default_factory=HierarchicalConfig)
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
     mini_seed: int = 0
 
 

@@ -222,6 +222,24 @@ def fusion(n_outputs: int = 37, fc1: str = "bilinear", trunk: str = "table1",
     vgg_in = keras.Input(shape=(VGGISH_FRAMES, VGGISH_DIM), name="vggish")
     x = layers.Flatten(name="cnn_flatten")(conv_blocks(spec_in, blocks, dropout, width=width))
     v = layers.Flatten(name="vggish_flatten")(vgg_in)
+    logits = _head(x, v, n_outputs, fc1, fc1_units, fc2_units, fc_dropout)
+    return keras.Model([spec_in, vgg_in], logits, name=name)
+
+
+def fusion_head(n_outputs: int = 37, fc1: str = "bilinear", cnn_dim: int = 256,
+                fc1_units: int = 512, fc2_units: int = 256, fc_dropout: float = FC_DROPOUT,
+                name: str = "fusion_head") -> keras.Model:
+    """The fusion head alone (report Table 2): flattened CNN vector (``cnn_dim``) and flattened
+    VGGish embeddings (1280) → logits; used to time the bilinear training step."""
+    if fc1 not in FC1_KINDS:
+        raise ConfigError(f"fc1={fc1!r} is not one of {FC1_KINDS}")
+    x = keras.Input(shape=(cnn_dim,), name="cnn_vector")
+    v = keras.Input(shape=(VGGISH_FRAMES * VGGISH_DIM,), name="vggish_vector")
+    return keras.Model([x, v], _head(x, v, n_outputs, fc1, fc1_units, fc2_units, fc_dropout),
+                       name=name)
+
+
+def _head(x, v, n_outputs, fc1, fc1_units, fc2_units, fc_dropout):
     if fc1 == "bilinear":
         x = Bilinear(fc1_units, name="fc1")([x, v])
     else:
@@ -234,8 +252,7 @@ def fusion(n_outputs: int = 37, fc1: str = "bilinear", trunk: str = "table1",
     x = _batch_norm("fc2_bn")(x)
     x = layers.ReLU(name="fc2_relu")(x)
     x = layers.Dropout(fc_dropout, name="fc2_drop")(x)
-    logits = layers.Dense(int(n_outputs), name="fc_final", **_torch_init(fc2_units))(x)
-    return keras.Model([spec_in, vgg_in], logits, name=name)
+    return layers.Dense(int(n_outputs), name="fc_final", **_torch_init(fc2_units))(x)
 
 
 # --------------------------------------------------------------------------------------------

@@ -310,3 +310,40 @@ def figures(run: Run, fusion_result: dict, hier: dict | None, fine_results: dict
                                      for s, v in systems.items()},
                            run.figures / f"class_auprc_{level}.png",
                            f"Per-class AUPRC, {level} level (validate)", "AUPRC")
+
+
+def benchmark(run: Run, cfg: FusionConfig) -> dict:
+    """Seconds per training step of the full-size bilinear head (report Table 2: 169.5 M
+    parameters, 167.8 M of them in fc1) at batch ``train.batch_size`` with Adam; median of
+    ``benchmark.steps`` steps after one compile step; peak memory of the process after it."""
+    def compute():
+        import gc
+
+        import keras
+
+        from reproductions.vggish_fusion.models import fusion_head
+
+        seed_everything(run.seed)
+        b, n = cfg.benchmark, cfg.train.batch_size
+        model = fusion_head(n_outputs=37)
+        model.compile(optimizer=keras.optimizers.Adam(cfg.train.lr),
+                      loss=training.weighted_bce_with_logits(None), jit_compile=b.jit_compile)
+        rng = np.random.default_rng(0)
+        x = [rng.normal(size=(n, 256)).astype(np.float32),
+             rng.uniform(0, 255, size=(n, 1280)).astype(np.float32)]
+        y = (rng.uniform(size=(n, 37)) > 0.8).astype(np.float32)
+        t0 = time.perf_counter()
+        model.train_on_batch(x, y)
+        first = time.perf_counter() - t0
+        times = []
+        for _ in range(b.steps):
+            t0 = time.perf_counter()
+            model.train_on_batch(x, y)
+            times.append(time.perf_counter() - t0)
+        params = int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
+        del model
+        gc.collect()
+        return {"step_seconds": float(np.median(times)), "first_step_seconds": first,
+                "steps": b.steps, "batch_size": n, "jit_compile": b.jit_compile,
+                "params": params, "peak_rss_gb": training.peak_rss_gb()}
+    return stage_result(run, "benchmark_bilinear", compute)

@@ -67,13 +67,17 @@ def run(profile: str | None = None, seed: int = 2021, overrides=(), rerun: bool 
         for mode in ("fine", "coarse"):
             stage(f"official baseline, {mode}-level")
             base[mode] = pipeline.baseline(run_, cfg, fd, annotations, parts, mode)
+    bench = {}
+    if cfg.benchmark.enabled:
+        stage("benchmark: full-size bilinear head, one training step")
+        bench = pipeline.benchmark(run_, cfg)
     stage("figures")
     pipeline.figures(run_, fus, hier, fine)
     metrics = {"embeddings": emb_info, "constant": const,
                "fusion": {k: v for k, v in fus.items() if k != "systems"},
                "systems": {s: {k: v for k, v in r.items() if k not in ("probs",)}
                            for s, r in fus["systems"].items()},
-               "hierarchical": hier, "baseline": base,
+               "hierarchical": hier, "baseline": base, "benchmark": bench,
                "fine_models": {str(c): {k: v for k, v in r.items() if k != "probs"}
                                for c, r in fine.items()},
                "corpus": {"is_mini": bool(is_mini), "files": int(len(fd.names)),
