@@ -114,7 +114,7 @@ class TrainConfig:
     factor_step: float = 0.1
     weight_root: float = 10.0
     zero_weight_indices: tuple[int, ...] = ()
-    jit_compile: bool = True
+    jit_compile: bool = False
     strategy: StrategyName = strategy_field()  # noqa: RUF009 (a dataclasses.field)
 
 
@@ -156,7 +156,7 @@ class BenchmarkConfig:
     training (stack notes: 2.3 s with XLA on 2 cores). Random inputs; a timing, never compared."""
     enabled: bool = True
     steps: int = 3
-    jit_compile: bool = True
+    jit_compile: bool = False
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -105,11 +106,13 @@ def vggish_embeddings(clips: ClipFeatures, ecfg: EmbeddingConfig
 
     weights = weights_identity(ecfg)
     key = stable_hash({"features": str(clips.cache), "key": feature_cache.read_key(clips.cache),
-                       "weights": weights.identity, "relu": ecfg.embedding_relu}, 12)
+                       "weights": weights.identity, "relu": ecfg.embedding_relu,
+                       "version": 2}, 12)
     path = clips.cache.parent / f"vggish-embeddings-{key}.npz"
     if path.is_file():
+        # the throughput measured when the cache was written travels with it
         with np.load(path) as z:
-            return z["embeddings"], weights, {"cached": True}
+            return z["embeddings"], weights, {**json.loads(str(z["timing"])), "cached": True}
     model = build_vggish(ecfg, weights)
     n, k = clips.vggish_input.shape[:2]
     flat = clips.vggish_input.reshape((n * k,) + clips.vggish_input.shape[2:])
@@ -122,12 +125,13 @@ def vggish_embeddings(clips: ClipFeatures, ecfg: EmbeddingConfig
             bar.update(len(batch))
     seconds = time.perf_counter() - t0
     emb = out.reshape(n, k, 128)
+    timing = {"seconds": seconds, "clips": n,
+              "clips_per_second": n / seconds if seconds > 0 else None,
+              "batch_size": ecfg.batch_size}
     tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez(tmp, embeddings=emb)
+    np.savez(tmp, embeddings=emb, timing=np.array(json.dumps(timing)))
     tmp.replace(path)
-    return emb, weights, {"cached": False, "seconds": seconds,
-                          "clips_per_second": n / seconds if seconds > 0 else None,
-                          "batch_size": ecfg.batch_size}
+    return emb, weights, {**timing, "cached": False}
 
 
 def postprocessed(raw: np.ndarray, train_mask: np.ndarray, ecfg: EmbeddingConfig

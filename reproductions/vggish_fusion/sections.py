@@ -107,7 +107,7 @@ def report_sections(rows) -> list[Section]:
                     "learns, nothing about the report's.")
     if run_["profile"] == "smoke":
         body.append("Smoke profile: conv trunks at 1/8 of their channels, bilinear rank 64 "
-                    "(fine models 32) instead of 512, 24 epochs with a stagnation threshold of 2 "
+                    "(fine models 32) instead of 512, 36 epochs with a stagnation threshold of 1 "
                     "and a minimum learning rate of 1e-3 so that a warm restart happens "
                     "(configs/smoke.yaml lists every difference). The timings below are of this "
                     "machine (2 shared CPU cores).")
