@@ -237,3 +237,32 @@ def test_real_data_with_random_vggish_enters_no_table():
 def test_mini_corpus_random_vggish_cells_carry_the_note():
     out = cells.t3(_metrics(is_mini=True, official=False))
     assert len(out) == 6 and all("not VGGish" in c["note"] for c in out)
+
+
+# ------------------------------------------------------------------------------ smoke width
+
+
+def test_width_narrows_every_block_and_the_bilinear_input():
+    from reproductions.vggish_fusion import models as M
+
+    model = M.fusion(n_outputs=37, fc1_units=8, fc2_units=8, width=0.125)
+    rows = M.conv_block_table(model)
+    # Table 1 widths 8, 16, 32, 64, 128, 256 at 1/8 (at least one channel)
+    assert [r["out_channels"] for r in rows] == [1, 2, 4, 8, 16, 32]
+    assert [r["kernel"] for r in rows] == [(1, 1), (3, 3), (16, 128), (5, 5), (5, 5), (3, 3)]
+    fc1 = M.fc_table(model)[0]
+    assert fc1["in_channels"] == (32, 1280) and fc1["out_channels"] == 8
+    with pytest.raises(ConfigError, match="width"):
+        M.fusion(width=0.0)
+
+
+def test_trained_models_follow_the_config():
+    from reproductions.vggish_fusion import recipe
+
+    names = recipe.trained_models(config.load("smoke", ["hierarchical.fine_models=[1,7]",
+                                                        "baseline.enabled=false"]))
+    assert names == ["fusion_bilinear_all", "hierarchical_fine_1", "hierarchical_fine_7"]
+    assert recipe.trained_models(config.load("full", ["model.fc1=concat",
+                                                      "hierarchical.enabled=false",
+                                                      "baseline.enabled=false"])) == [
+        "fusion_concat_all"]
