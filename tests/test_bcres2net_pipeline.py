@@ -232,3 +232,25 @@ def test_table1_from_the_built_model():
     assert [got[(f"Stage {k}", "channels (xC)")] for k in range(1, 5)] == [1, 1.5, 2, 2.5]
     assert [got[(f"Stage {k}", "frequency divisor")] for k in range(1, 5)] == [2, 4, 8, 8]
     assert got[("Aggregation", "channels (xC)")] == 4 and got[("Classifier", "outputs")] == 10
+
+
+def test_int8_conversion_of_a_small_conv_net_agrees_with_float(tmp_path):
+    import keras
+
+    from reproductions.bcres2net_asc import int8
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8, 4, 1))
+    x = keras.layers.Conv2D(4, 3, padding="same", use_bias=False)(inp)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.ReLU()(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inp, keras.layers.Dense(3, name="classifier")(x))
+    data = np.random.default_rng(0).normal(size=(32, 8, 4, 1)).astype(np.float32)
+    q = int8.convert(model, data[:16], tmp_path / "m_int8.tflite")
+    f = int8.convert(model, None, tmp_path / "m_float.tflite")
+    assert q["full_int8"] and 0 < q["bytes"] < f["bytes"] + 2048
+    ref = keras.ops.convert_to_numpy(keras.ops.softmax(model(data)))
+    p_float = int8.TFLiteModel(tmp_path / "m_float.tflite").probabilities(data)
+    p_int8 = int8.TFLiteModel(tmp_path / "m_int8.tflite").probabilities(data)
+    np.testing.assert_allclose(p_float, ref, atol=1e-5)
+    assert np.abs(p_int8 - ref).max() < 0.05
+    np.testing.assert_allclose(p_int8.sum(1), 1.0, atol=1e-9)

@@ -28,10 +28,16 @@ def interpreter_class():
 
 
 def _concrete(model, batch: int | None):
+    """The inference graph with every variable frozen into a constant: left as resource
+    variables, Keras 3's weights reach the converter as READ_VARIABLE nodes that the TFLite
+    calibrator cannot feed ("variable != nullptr")."""
     import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
     spec = tf.TensorSpec((batch,) + tuple(model.input_shape[1:]), tf.float32)
     fn = tf.function(lambda x: tf.nn.softmax(model(x, training=False)), input_signature=[spec])
-    return fn.get_concrete_function()
+    return convert_variables_to_constants_v2(fn.get_concrete_function())
 
 
 def convert(model, calibration: np.ndarray | None, path: Path) -> dict:
@@ -41,7 +47,7 @@ def convert(model, calibration: np.ndarray | None, path: Path) -> dict:
 
     t0 = time.perf_counter()
     conc = _concrete(model, 1)
-    conv = tf.lite.TFLiteConverter.from_concrete_functions([conc], model)
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([conc])
     full = False
     if calibration is not None:
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -57,7 +63,7 @@ def convert(model, calibration: np.ndarray | None, path: Path) -> dict:
             blob = conv.convert()
             full = True
         except Exception:  # an op without an INT8 kernel: allow float fallback
-            conv = tf.lite.TFLiteConverter.from_concrete_functions([conc], model)
+            conv = tf.lite.TFLiteConverter.from_concrete_functions([conc])
             conv.optimizations = [tf.lite.Optimize.DEFAULT]
             conv.representative_dataset = rep
             blob = conv.convert()
@@ -75,7 +81,17 @@ class TFLiteModel:
     def __init__(self, path: Path):
         cls, self.runtime = interpreter_class()
         self.interp = cls(model_path=str(path), num_threads=None)
-        self.interp.allocate_tensors()
+        try:
+            self.interp.allocate_tensors()
+        except RuntimeError:
+            # the XNNPACK delegate rejects some INT8 graphs ("failed to prepare"): fall back
+            # to the built-in reference kernels
+            import tensorflow as tf
+            self.interp = tf.lite.Interpreter(
+                model_path=str(path), experimental_op_resolver_type=(
+                    tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES))
+            self.interp.allocate_tensors()
+            self.runtime = "tf.lite.Interpreter (built-in kernels, no XNNPACK)"
         self.inp = self.interp.get_input_details()[0]
         self.out = self.interp.get_output_details()[0]
         self.batch = 1

@@ -272,6 +272,12 @@ def int8_stage(ex: Experiment, system: System) -> dict:
     cfg, run = ex.cfg, ex.run
 
     def compute():
+        try:
+            return convert_and_score()
+        except Exception as exc:  # recorded, so that the run still finishes and reports why
+            return {"system": system.key, "error": f"{type(exc).__name__}: {exc}"[:2000]}
+
+    def convert_and_score():
         tr = ex.trainer("student")
         tr.load(ex.weights(system.stage))
         rng = np.random.default_rng([run.seed, 99])

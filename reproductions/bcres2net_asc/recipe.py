@@ -34,7 +34,8 @@ def run(profile: str | None = None, seed: int = 2021, overrides=(), rerun: bool 
     if run_.finished:
         return run_.dir
 
-    stage("features: 16 kHz log-mel 256 × 32 (cached)")
+    f = cfg.features
+    stage(f"features: {f.samplerate} Hz log-mel {f.n_mels} × {f.n_frames} (cached)")
     scene_set, skipped = data.extract(report.manifest, cfg.features)
     results, ex = pipeline.run_all(run_, cfg, scene_set)
     systems = pipeline.systems(cfg)
