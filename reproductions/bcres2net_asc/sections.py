@@ -73,6 +73,32 @@ def _published(rows, key):
     return None
 
 
+def _learning_check(m: dict) -> str:
+    """Train vs test accuracy of every stage: does the model learn, and does it generalise to
+    the test split's unseen recording locations?"""
+    st = m["stages"]
+    body = []
+    for k, r in st.items():
+        if "test" not in r or not r.get("history"):
+            continue
+        last = r["history"][-1]
+        body.append([k, _f(100 * last["train_accuracy"], 1),
+                     _f(100 * r["test"]["values"]["accuracy"], 1),
+                     _f(100 * r.get("majority_class_accuracy", math.nan), 1),
+                     "yes" if r.get("test_segments_in_training") else "no"])
+    return ("**Learning check** (accuracy in %; train: the last epoch's augmented batches; test: "
+            "class-wise average on fold-1 test; chance 10 %):\n\n"
+            + md_table(["stage", "train acc.", "test acc.", "majority-class acc.",
+                        "trained on the test segments"], body)
+            + "\n\nOn this mini corpus every student fits its training segments but does not "
+            "carry that over to the test split, whose recordings come from other locations "
+            "(and, for two classes, another source package): test accuracy stays near or "
+            "below chance, while the KD teachers, which the report's recipe trains on the test "
+            "segments too, score far above it on them. The smoke profile (C = 8, about 110 "
+            "updates per student) does not meet this issue's target of a student above chance "
+            "on the mini test split; the code path, not the learning, is what this run shows.")
+
+
 def _table2(m: dict, rows) -> str:
     body = []
     for s in m["systems"]:
@@ -193,8 +219,9 @@ def report_sections(rows) -> list[Section]:
             f"{d['train']} for training ({d['train_device_a_percent']} % device A) and "
             f"{d['test']} for testing (41 per device, S4–S6 unseen). Devices B, C and S1–S6 are "
             "**simulated** from device A (seeded parametric responses, compression, saturation, "
-            "self-noise; data_prep/devices.py). The numbers show that the code path works and "
-            "learns; they are not a reproduction of the report.")
+            "self-noise; data_prep/devices.py). The numbers show that the code path runs end to "
+            "end; they are not a reproduction of the report.")
+        body.append(_learning_check(m))
     tbl = [[k, r.get("n_train", "–"), len(r.get("history", [])),
             _f(r.get("train_seconds"), 0)] for k, r in st.items()]
     body.append(md_table(["stage", "training segments", "epochs", "train s"], tbl))
