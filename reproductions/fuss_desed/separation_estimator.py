@@ -120,6 +120,9 @@ class TdcnppSeparator(BaseEstimator):
                              f"has {self.n_sources} outputs")
         seed_everything(int(self.random_state))
         self.model_ = self._compile(self.build_model())
+        # Adam's slots created eagerly now: created inside the first traced step they make
+        # TensorFlow trace the step twice (about twice the start-up time on this CPU)
+        self.model_.optimizer.build(self.model_.trainable_variables)
         self.history_: list[dict] = []
         t0 = time.perf_counter()
         window: list[float] = []

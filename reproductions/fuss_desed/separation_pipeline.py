@@ -8,12 +8,14 @@ Every stage stores its result (:func:`common.runs.stage_result`), so a resumed r
 * ``sep_data`` — examples per version, split and number of sources; for a mini corpus the
   RT60 it measured against its targets (MINI.json).
 * per FUSS version (``ssdata_reverb`` then ``ssdata``):
-  ``sep_<version>_identity`` — the identity floor (estimates = mixture / n) on validation and eval;
-  ``sep_<version>_baseline`` — the baseline's settings trained on train, scored on validation
-  and eval with the official metric (Table 1 "Baseline" rows);
   ``sep_<version>_grid`` — ``GridSearchCV`` over ``separation.grid`` with a ``PredefinedSplit``
   (fit on train, score on validation; the scorer is the official metric, refit on multi-source
   SI-SNRi), the whole ``cv_results_``, the refit best model scored on eval (Table 1 "Ours").
+  The scorer also records every point's eval scores (never used to select). The baseline's
+  settings are a grid point, so Table 1's "Baseline" rows are that point's model (trained on
+  train, as GridSearchCV fitted it); a grid without that point trains it in
+  ``sep_<version>_baseline``;
+  ``sep_<version>_identity`` — the identity floor (estimates = mixture / n), validation and eval.
 * ``sep_timing`` — real-time factor of the full-size model on 10 s mixtures, batched, on this CPU.
 
 Why the "Ours, Val" cells come from ``cv_results_`` and not from the refit model: with a
@@ -155,13 +157,52 @@ def baseline_stage(run_: Run, cfg: SeparationConfig, root: Path, version: str, r
         pred_va, pred_ev = est.predict(va.mixtures), est.predict(ev.mixtures)
         i = example_index(ev)
         aligned, pair = _per_pair_si_snr(ev.sources[i], pred_ev[i])
-        np.savez_compressed(run_.stage_dir(f"sep_{version}_baseline") / "example.npz",
+        np.savez_compressed(run_.stage_dir(f"sep_{version}_grid") / "baseline_example.npz",
                             mixture=ev.mixtures[i], references=ev.sources[i], estimates=aligned)
-        return {"params": baseline_params(cfg), "history": est.history_,
+        return {"params": baseline_params(cfg), "history": est.history_, "source": "own training",
                 "fit_seconds": est.fit_seconds_, "validation": _scores(va, pred_va),
                 "eval": _scores(ev, pred_ev),
                 "example": {"mixture": ev.ids[i], "si_snr": pair}}
     return stage_result(run_, f"sep_{version}_baseline", compute)
+
+
+class RecordingScorer:
+    """The GridSearchCV scorer: the official validation scores that rank the grid points
+    (:func:`.separation_estimator.fuss_scores`), and, recorded beside them but never used for
+    selection, each point's full validation and eval scores, its training history and — for
+    the baseline's point — the example estimates. So the baseline, when it is a grid point,
+    needs no training of its own: its model is the one GridSearchCV fitted on train."""
+
+    def __init__(self, validation, evaluation, baseline: dict, example_path: Path):
+        self.validation, self.evaluation = validation, evaluation
+        self.baseline, self.example_path = baseline, example_path
+        self.records: list[dict] = []
+
+    def __call__(self, estimator, X, y) -> dict[str, float]:
+        from reproductions.fuss_desed.separation_estimator import SCORE_KEYS
+        if len(X) != len(self.validation):
+            raise ValueError(f"scorer: {len(X)} mixtures scored, the validation split has "
+                             f"{len(self.validation)}")
+        va, ev = self.validation, self.evaluation
+        pred_va, pred_ev = estimator.predict(X), estimator.predict(ev.mixtures)
+        params = {k: v for k, v in estimator.get_params().items() if k in self.baseline}
+        record = {"params": params, "validation": _scores(va, pred_va),
+                  "eval": _scores(ev, pred_ev), "history": estimator.history_,
+                  "fit_seconds": estimator.fit_seconds_}
+        if params == self.baseline and not self.example_path.is_file():
+            i = example_index(ev)
+            aligned, pair = _per_pair_si_snr(ev.sources[i], pred_ev[i])
+            np.savez_compressed(self.example_path, mixture=ev.mixtures[i],
+                                references=ev.sources[i], estimates=aligned)
+            record["example"] = {"mixture": ev.ids[i], "si_snr": pair}
+        self.records.append(record)
+        return {k: (float("nan") if record["validation"][k] is None else record["validation"][k])
+                for k in SCORE_KEYS}
+
+
+def _plain(params: dict) -> dict:
+    return {n: (bool(p) if isinstance(p, (bool, np.bool_)) else
+                float(p) if isinstance(p, float) else int(p)) for n, p in params.items()}
 
 
 def grid_stage(run_: Run, cfg: SeparationConfig, root: Path, version: str, report) -> dict:
@@ -170,14 +211,17 @@ def grid_stage(run_: Run, cfg: SeparationConfig, root: Path, version: str, repor
         from sklearn.model_selection import GridSearchCV, PredefinedSplit
 
         from reproductions.fuss_desed.separation_data import load_split
-        from reproductions.fuss_desed.separation_estimator import REFIT_SCORE, fuss_scores
+        from reproductions.fuss_desed.separation_estimator import REFIT_SCORE
         tr, va, ev = (load_split(root, version, s, report.manifest)
                       for s in ("train", "validation", "eval"))
         X = np.concatenate([tr.mixtures, va.mixtures])
         y = np.concatenate([tr.sources, va.sources])
         fold = np.r_[np.full(len(tr), -1), np.zeros(len(va), dtype=int)]  # -1: train only
+        example = run_.stage_dir(f"sep_{version}_grid") / "baseline_example.npz"
+        example.unlink(missing_ok=True)
+        scorer = RecordingScorer(va, ev, _plain(baseline_params(cfg)), example)
         search = GridSearchCV(make_estimator(cfg, run_.seed, f"{version} grid"),
-                              cfg.grid.param_grid(), scoring=fuss_scores, refit=REFIT_SCORE
+                              cfg.grid.param_grid(), scoring=scorer, refit=REFIT_SCORE
                               if cfg.grid.refit else False, cv=PredefinedSplit(fold),
                               n_jobs=1, error_score="raise", return_train_score=False)
         t0 = time.perf_counter()
@@ -191,19 +235,24 @@ def grid_stage(run_: Run, cfg: SeparationConfig, root: Path, version: str, repor
 
         rows = []
         for k, params in enumerate(cv["params"]):
-            rows.append({"params": {n: (bool(p) if isinstance(p, (bool, np.bool_)) else
-                                        float(p) if isinstance(p, float) else int(p))
-                                    for n, p in params.items()},
+            rec = scorer.records[k]
+            if _plain(params) != {n: rec["params"][n] for n in params}:
+                raise RuntimeError(f"grid point {k}: scorer saw {rec['params']}, "
+                                   f"cv_results_ says {params}")
+            rows.append({"params": _plain(params),
                          **{f"mean_test_{s}": num(cv[f"mean_test_{s}"][k])
                             for s in ("multi_source_si_snri", "single_source_si_snr")},
                          "rank": int(cv[f"rank_test_{REFIT_SCORE}"][k]),
                          "mean_fit_time": float(cv["mean_fit_time"][k]),
-                         "mean_score_time": float(cv["mean_score_time"][k])})
+                         "mean_score_time": float(cv["mean_score_time"][k]),
+                         "eval_multi_source_si_snri": rec["eval"]["multi_source_si_snri"],
+                         "eval_single_source_si_snr": rec["eval"]["single_source_si_snr"]})
         best = int(np.argmin([r["rank"] for r in rows]))
         out = {"n_points": len(rows), "cv_results": rows, "best_index": best,
                "best_params": rows[best]["params"], "search_seconds": seconds,
                "refit_on": "train+validation" if cfg.grid.refit else None,
-               "n_train": len(tr), "n_validation": len(va)}
+               "n_train": len(tr), "n_validation": len(va),
+               "points": scorer.records[:len(rows)]}
         if cfg.grid.refit:
             est = search.best_estimator_
             _write_log(run_.logs / f"sep_{version}_grid_refit.csv", est.history_)
@@ -219,6 +268,16 @@ def grid_stage(run_: Run, cfg: SeparationConfig, root: Path, version: str, repor
                         "example": {"mixture": ev.ids[i], "si_snr": pair}})
         return out
     return stage_result(run_, f"sep_{version}_grid", compute)
+
+
+def baseline_from_grid(cfg: SeparationConfig, grid: dict) -> dict | None:
+    """The baseline's result when its settings are a grid point (the model GridSearchCV fitted
+    on train for that point, scored on validation and eval); None when they are not."""
+    want = _plain(baseline_params(cfg))
+    for k, rec in enumerate(grid.get("points", [])):
+        if rec["params"] == want:
+            return {**rec, "source": f"grid point #{k}"}
+    return None
 
 
 def timing_stage(run_: Run, cfg: SeparationConfig) -> dict:
@@ -266,7 +325,7 @@ def figures(run_: Run, cfg: SeparationConfig, metrics: dict, root: Path) -> None
                            run_.figures / "sep_si_snri_by_sources.png",
                            "Eval SI-SNRi by number of sources", "SI-SNRi (dB)")
     for v, r in versions.items():
-        base_dir = run_.stage_dir(f"sep_{v}_baseline") / "example.npz"
+        base_dir = run_.stage_dir(f"sep_{v}_grid") / "baseline_example.npz"
         grid_dir = run_.stage_dir(f"sep_{v}_grid") / "example.npz"
         if not base_dir.is_file():
             continue
@@ -292,10 +351,11 @@ def run(run_: Run, cfg: SeparationConfig, root: Path, mini: bool, report) -> dic
                      "data": data_stage(run_, cfg, root, mini, report), "versions": {}}
     for v in cfg.versions:
         stage(f"separation: {v} (identity floor, baseline, grid of {cfg.grid.size})")
-        metrics["versions"][v] = {
-            "identity": identity_stage(run_, cfg, root, v, report),
-            "baseline": baseline_stage(run_, cfg, root, v, report),
-            "grid": grid_stage(run_, cfg, root, v, report)}
+        grid = grid_stage(run_, cfg, root, v, report)
+        # the baseline's settings are normally a grid point: its CV model is the baseline
+        baseline = baseline_from_grid(cfg, grid) or baseline_stage(run_, cfg, root, v, report)
+        metrics["versions"][v] = {"identity": identity_stage(run_, cfg, root, v, report),
+                                  "baseline": baseline, "grid": grid}
     if cfg.timing.enabled:
         stage("separation: real-time factor of the full-size model")
         metrics["timing"] = timing_stage(run_, cfg)
