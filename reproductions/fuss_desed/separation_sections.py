@@ -30,7 +30,7 @@ def _what_was_run(run: dict, sep: dict, rel: Path) -> Section:
     c, d = sep["complexity"], sep["data"]
     lines = []
     for v, splits in d["versions"].items():
-        lines.append(f"- `{v}` ({VERSION_LABEL[v].lower()}): " + ", ".join(
+        lines.append(f"- `{v}` ({'reverberant' if v == 'ssdata_reverb' else 'dry'}): " + ", ".join(
             f"{s} {x['examples']} ({', '.join(f'{k}-src {n}' for k, n in x['by_listed_sources'].items())})"
             for s, x in splits.items()) + f"; {next(iter(splits.values()))['seconds']:g} s mixtures")
     body = [f"Profile **{run['profile']}** on the **{'mini corpus' if sep['is_mini'] else 'real FUSS'}**"
@@ -58,7 +58,8 @@ def _what_was_run(run: dict, sep: dict, rel: Path) -> Section:
                     + ", ".join(f"`{k}` {v}" for k, v in sep_cfg.get("grid", {}).items()
                                 if k != "refit") + ".")
     body.append(
-        "Why this grid (the report names none): the **learning rate** is what a practitioner "
+        "Why the full profile's grid (the report names none; the smoke grid above is a "
+        "two-point slice of the same code): the **learning rate** is what a practitioner "
         "fine-tuning the baseline reaches for first (the baseline fixes 1e-4 at batch 3); "
         "**mixture consistency** is the baseline's own output-stage switch (it changes the "
         "estimates without touching the trunk); **repeats** trade depth and receptive field "
@@ -78,6 +79,7 @@ def _grid_section(sep: dict, rel: Path) -> Section:
         body = [[str(k), *[_param(row["params"][n]) for n in names],
                  _db(row["mean_test_multi_source_si_snri"]),
                  _db(row["mean_test_single_source_si_snr"]), str(row["rank"]),
+                 _db(row.get("eval_multi_source_si_snri")),
                  f"{row['mean_fit_time']:.1f}", f"{row['mean_score_time']:.1f}"]
                 for k, row in enumerate(g["cv_results"])]
         parts.append(
@@ -86,7 +88,8 @@ def _grid_section(sep: dict, rel: Path) -> Section:
             f"point #{g['best_index']} {g['best_params']}, refit on {g['refit_on']} "
             f"in {g.get('refit_seconds', 0):.0f} s.\n\n"
             + md_table(["#", *names, "val multi-src SI-SNRi (dB)", "val single-src SI-SNR (dB)",
-                        "rank", "fit s", "score s"], body))
+                        "rank", "eval multi-src SI-SNRi (dB, not used to select)", "fit s",
+                        "score s (validation + eval)"], body))
     return Section("Separation: GridSearchCV results (`cv_results_`)", "\n\n".join(parts)
                    or "No grid search in this run.",
                    [("Validation score of every grid point against each searched parameter",
