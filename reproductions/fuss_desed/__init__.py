@@ -13,5 +13,7 @@ the spec ``fuss_desed.md``):
   :mod:`.sed_features`, :mod:`.sed_models`, :mod:`.mean_teacher`; the metrics in
   :mod:`common.metrics.desed` and ``repro evaluate desed``.
 
-No ``recipe.py`` yet: the runner lists the paper as not implemented.
+Each half has its own modules (``separation_*``, ``sed_*``: config block, pipeline stages,
+table cells, analytic numbers, report sections); ``config.py``, ``pipeline.py``, ``cells.py``,
+``analytic.py``, ``sections.py`` and ``recipe.py`` combine the two.
 """
