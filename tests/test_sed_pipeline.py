@@ -33,7 +33,7 @@ def test_full_config_is_the_baseline_recipe():
 
 def test_smoke_keeps_the_code_path_and_bad_values_name_the_key():
     s = config_mod.load("smoke").sed
-    assert s.train.batch_layout == (6, 12, 6) and len(s.model.filters) == 7
+    assert s.train.batch_layout == (2, 4, 2) and len(s.model.filters) == 7  # 1:2:1 kept
     with pytest.raises(ConfigError, match="sed.weak_only_layout"):
         config_mod.load("smoke", ["sed.weak_only_layout=[6,2,0]"])
     with pytest.raises(ConfigError, match="sed.model.filters"):
@@ -217,3 +217,37 @@ def test_gradient_csv_is_grouped_by_layer(tmp_path):
     assert steps == [5, 10]
     np.testing.assert_allclose(layers["block1"], [5.0, 0.0])
     np.testing.assert_allclose(layers["strong"], [1.0, 2.0])
+
+
+# ------------------------------------------------------------------------------ training loop
+
+
+@pytest.mark.slow
+def test_training_resumes_at_the_last_finished_epoch(tmp_path):
+    import dataclasses
+
+    from reproductions.fuss_desed import sed_models as M
+    from reproductions.fuss_desed import sed_training as T
+    from reproductions.fuss_desed.sed_config import SedTrainConfig
+
+    streams = T.Streams(_clips("w", 4, tags={"w0.wav": ("Speech",)}), _clips("u", 4),
+                        _clips("s", 4, events={"s0.wav": [(1.0, 2.0, "Dog")]}))
+    mean, std = np.zeros(128), np.ones(128) * 20
+
+    def build(name):
+        return M.build("baseline_crnn", name=name, filters=(2,) * 7, rnn_units=2)
+
+    cfg = SedTrainConfig(epochs=1, rampup_epochs=1, grad_log_every=1)
+    args = (build, streams, (2, 2, 2), cfg, mean, std, 3, tmp_path / "state",
+            tmp_path / "log.csv", tmp_path / "grads.csv", lambda s: 0.5)
+    _, first = T.train(*args)
+    assert first["steps_per_epoch"] == 2 and first["optimizer_steps"] == 2
+    assert first["best_epoch"] == 1 and len(first["history"]) == 1
+    # a second call with more epochs resumes from the stored epoch, not from scratch
+    (tmp_path / "state" / "state.json").unlink()  # keep the checkpoint, drop "finished"
+    cfg2 = dataclasses.replace(cfg, epochs=2)
+    _, second = T.train(build, *args[1:3], cfg2, *args[4:])
+    assert second["resumed_from_epoch"] == 1 and second["optimizer_steps"] == 4
+    assert second["history"][0] == first["history"][0] and len(second["history"]) == 2
+    rows = (tmp_path / "grads.csv").read_text().strip().split("\n")
+    assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3", "4"]

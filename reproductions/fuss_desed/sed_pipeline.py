@@ -193,5 +193,6 @@ def run(run_: Run, cfg: SedConfig, root: Path, mini: bool, report) -> dict:
 
 
 def trained_models(cfg: SedConfig) -> list[str]:
-    """The MODEL_VARIANTS (:mod:`.sed_models`) this config trains."""
-    return [cfg.model.variant] if cfg.enabled else []
+    """The MODEL_VARIANTS (:mod:`.sed_models`) this config trains, under their
+    ``complexity_models`` names (``sed_`` + variant, apart from the separation half's)."""
+    return [f"sed_{cfg.model.variant}"] if cfg.enabled else []
