@@ -251,3 +251,14 @@ def test_training_resumes_at_the_last_finished_epoch(tmp_path):
     assert second["history"][0] == first["history"][0] and len(second["history"]) == 2
     rows = (tmp_path / "grads.csv").read_text().strip().split("\n")
     assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3", "4"]
+
+
+def test_learning_check_states_both_floors():
+    from reproductions.fuss_desed.sed_sections import learning_check
+
+    sys_ = {"mean_teacher": {"validation": {"event_macro_f1": 0.3}},
+            "weak_only": {"validation": {"event_macro_f1": 0.1}},
+            "constant": {"validation": {"event_macro_f1": 0.0}}}
+    assert "mean teacher 30.0 %" in learning_check(sys_) and "passed" in learning_check(sys_)
+    sys_["weak_only"]["validation"]["event_macro_f1"] = 0.4
+    assert "not passed" in learning_check(sys_)
