@@ -162,6 +162,9 @@ def evaluate(cs: ClipSet, strong: np.ndarray, cfg: SedEvalConfig, out_dir: Path 
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         write_predictions(out_dir / f"{name}_predictions.tsv", est)
+        # the reference and durations beside them: `repro evaluate desed` reads the folder
+        write_ground_truth(out_dir / "ground_truth.tsv", cs)
+        write_durations(out_dir / "durations.tsv", cs)
     if not psds:
         return out
     classes = [c for c in LABELS if any(lab == c for evs in cs.events.values()
