@@ -144,7 +144,7 @@ def test_evaluate_perfect_and_silent_systems(tmp_path):
     lines = (tmp_path / "perfect_predictions.tsv").read_text().strip().split("\n")
     assert lines[0] == "filename\tonset\toffset\tevent_label" and len(lines) == 4
     assert (tmp_path / "perfect_scores" / "v0.tsv").is_file()
-    gt = (tmp_path / "ground_truth.tsv").read_text().strip().split("\n")
+    gt = (tmp_path / "ground_truth.tsv").read_text().rstrip("\n").split("\n")
     assert gt[-1] == "v2.wav\t\t\t" and len(gt) == 5  # header, 3 events, 1 empty row
     assert (tmp_path / "durations.tsv").read_text().split("\n")[1] == "v0.wav\t10.000"
     silent = E.evaluate(cs, np.zeros((3, 157, 10)), SedEvalConfig(), name="silent")
