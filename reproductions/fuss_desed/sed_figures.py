@@ -94,6 +94,7 @@ def all_figures(run_: Run, metrics: dict) -> list[str]:
         steps, layers = grad_norms_by_layer(grad_csv)
         if steps:
             fig, ax = plt.subplots(figsize=(7, 4))
+            ax.set_prop_cycle(color=plt.cm.tab20.colors)  # 11 layers: tab10 would repeat
             for k, v in layers.items():
                 ax.plot(steps, np.maximum(v, 1e-12), label=k)
             ax.set_yscale("log")
