@@ -234,7 +234,9 @@ class MeanTeacher(keras.Model):
     def train_step(self, data):
         import tensorflow as tf
 
-        (x_student, x_teacher), (strong_target, weak_target) = data
+        # fit gives (x, y); train_on_batch gives (x, y, sample_weight)
+        (x_student, x_teacher), (strong_target, weak_target), _ = (
+            keras.utils.unpack_x_y_sample_weight(data))
         ops = keras.ops
         step = self.optimizer.iterations  # 0-based: the baseline's global_step before update
         weight = self.max_consistency * _sigmoid_rampup_tensor(step, self.rampup_steps)

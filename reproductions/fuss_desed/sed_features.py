@@ -144,3 +144,13 @@ def normalise(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
         raise ConfigError(f"normalise: features have {x.shape[-1]} bins, scaler "
                           f"{np.shape(mean)[-1]}")
     return ((x - mean) / std).astype(np.float32)
+
+
+def clip_linear_mel(path: str) -> dict[str, np.ndarray]:
+    """Feature-cache worker (no TensorFlow import): one audio file → its linear mel
+    (frames, 128) at 16 kHz, resampled first when the file has another rate (the recorded
+    DESED clips come at their own rates; the baseline resamples them to 16 kHz)."""
+    from common.audio_io import load_audio
+
+    y, _ = load_audio(path, sr=SAMPLE_RATE, allow_silent=True)
+    return {"mel": linear_mel(y), "n_samples": np.array(len(y), np.int64)}
