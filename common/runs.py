@@ -100,7 +100,8 @@ def start_run(paper: str, profile: str, corpus: str, seed: int, config: dict,
     if not (run.dir / "config.yaml").is_file():
         atomic_write_text(run.dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
         atomic_write_json(run.dir / "env.json", collect_env())
-    if data is not None:
+    # a finished run keeps the data record it was computed from (a resume must not rewrite it)
+    if data is not None and not (run.dir / "metrics.json").is_file():
         atomic_write_json(run.dir / "data.json", data)
     return run
 

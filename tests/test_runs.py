@@ -1,3 +1,5 @@
+import json
+
 from common.runs import measurements_from_runs
 from common.runs import cell, finish_run, finished_runs, make_run_id, start_run
 
@@ -65,3 +67,12 @@ def test_data_fingerprint_names_the_content_not_the_place(tmp_path):
         (tmp_path / where).mkdir()
         (tmp_path / where / "MINI.json").write_text(json.dumps({**info, "built_at": where}))
     assert fingerprint(tmp_path / "m1", True) == fingerprint(tmp_path / "m2", True)
+
+
+def test_resuming_a_finished_run_keeps_its_data_record(results_tmp):
+    from common.runs import finish_run, start_run
+    run = start_run("swishnet", "smoke", "mini", 1, {"x": 1}, data={"root": "/first"})
+    finish_run(run, [], {})
+    again = start_run("swishnet", "smoke", "mini", 1, {"x": 1}, data={"root": "/second"})
+    assert again.dir == run.dir
+    assert json.loads((run.dir / "data.json").read_text()) == {"root": "/first"}
