@@ -188,11 +188,11 @@ def fit(model, x_train, y_train, *, epochs: int, batch_size: int, seed: int,
                     self.model.stop_training = True
             bar.update(1)
             bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if k != "epoch"})
-            _write_log(log_path, result.history)
+            write_log(log_path, result.history)
             state = {"epoch": epoch + 1, "best": loop["best"], "wait": loop["wait"],
                      "best_epoch": result.best_epoch, "history": result.history,
                      "finished": False, "global_batch": gbatch}
-            _save_checkpoint(ckpt_path, self.model, state)
+            save_checkpoint(ckpt_path, self.model, state)
             atomic_write_json(state_path, state)  # for people; resume reads the checkpoint
             loop["this_call"] += 1
             if (interrupt_after is not None and loop["this_call"] >= interrupt_after
@@ -225,7 +225,7 @@ class TrainingInterrupted(RuntimeError):
         self.epoch = epoch
 
 
-def _save_checkpoint(path: Path, model, state: dict) -> None:
+def save_checkpoint(path: Path, model, state: dict) -> None:
     """Model variables (incl. dropout seed-generator states, which a .keras file does not
     restore), optimizer variables and the loop state in ONE atomically replaced file, so the
     weights and the epoch counter can never disagree after a crash."""
@@ -254,7 +254,8 @@ def _load_checkpoint(path: Path, model) -> dict:
         return json.loads(str(ck["state"]))
 
 
-def _write_log(path: Path, history: list[dict]) -> None:
+def write_log(path: Path, history: list[dict]) -> None:
+    """One CSV row per history entry (columns: every key seen, in order), written atomically."""
     keys: list[str] = []
     for row in history:
         keys += [k for k in row if k not in keys]

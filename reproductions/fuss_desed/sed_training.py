@@ -19,7 +19,6 @@ Per-variable gradient norms go to a CSV every ``grad_log_every`` steps
 """
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from common.fileio import atomic_write_json, read_json
+from common.training import save_checkpoint, write_log
 from reproductions.fuss_desed import mean_teacher as MT
 from reproductions.fuss_desed import sed_data as D
 from reproductions.fuss_desed.sed_config import SedTrainConfig
@@ -88,16 +88,9 @@ def make_batch(streams: Streams, rows: list[tuple[int, int]], mean: np.ndarray,
             (np.stack(ys), np.stack(yw)))
 
 
-def _save(path: Path, trainer, state: dict) -> None:
-    arrays = {f"m{i}": np.asarray(v.numpy()) for i, v in enumerate(trainer.variables)}
-    arrays.update({f"o{i}": np.asarray(v.numpy())
-                   for i, v in enumerate(trainer.optimizer.variables)})
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, state=np.array(json.dumps(state)), **arrays)
-    os.replace(tmp, path)
-
-
 def _load(path: Path, trainer) -> dict:
+    """common.training's checkpoint reader, minus its optimizer.build: the mean-teacher
+    trainer's optimizer is already built here, and building it twice adds variables."""
     with np.load(path) as ck:
         n = sum(k.startswith("m") for k in ck.files)
         if n != len(trainer.variables):
@@ -108,18 +101,6 @@ def _load(path: Path, trainer) -> dict:
         for i, v in enumerate(trainer.optimizer.variables):
             v.assign(ck[f"o{i}"])
         return json.loads(str(ck["state"]))
-
-
-def _write_log(path: Path, history: list[dict]) -> None:
-    keys: list[str] = []
-    for row in history:
-        keys += [k for k in row if k not in keys]
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=keys)
-        w.writeheader()
-        w.writerows(history)
-    os.replace(tmp, path)
 
 
 def train(build: Callable[[str], Any], streams: Streams, layout: tuple[int, int, int],
@@ -195,10 +176,10 @@ def train(build: Callable[[str], Any], streams: Streams, layout: tuple[int, int,
                 best, best_epoch = score, epoch + 1
                 student.save_weights(best_path)
         history.append(row)
-        _write_log(log_path, history)
+        write_log(log_path, history)
         state = {"epoch": epoch + 1, "history": history, "best": best, "best_epoch": best_epoch,
                  "steps_per_epoch": steps, "finished": False}
-        _save(ckpt, trainer, state)
+        save_checkpoint(ckpt, trainer, state)
         atomic_write_json(state_path, {k: v for k, v in state.items() if k != "history"})
         bar.update(1)
         bar.set_postfix({"loss": f"{row.get('loss', float('nan')):.4g}",
