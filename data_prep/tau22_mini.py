@@ -15,11 +15,17 @@ airports or trams):
   trains          OpenSFX train departures, steam engine, level crossing, train breakdown
   wind            UFO:AI arctic wind; OpenSFX wind, heavy wind
 
-Every recording is one *location* (identifier ``<city>-<location>``, city = the source
-package); edits of one original share a leak group (urbansound8k.leak_group), and every group
-lies wholly in train or test. A recording is cut into consecutive 1 s segments (segment =
+A *location* (identifier ``<city>-<location>``, city = the source package) is a block of
+``block_seconds`` (10 s) of a long recording, or a whole recording when it is shorter than two
+blocks or shares its leak group (urbansound8k.leak_group: edits of one original) with another
+recording. Every location lies wholly in train or test, so train and test may hold different
+blocks of one long scene bed, as TAU's train and test hold different locations of one city
+(mini_version 1 made every recording one location: four classes then had a single training
+recording and a test recording of a different kind, and no model generalised, measured in
+issue 11). Seconds are taken round-robin over a split's locations, so the many short
+recordings of a class are all used. A location is cut into consecutive 1 s segments (segment =
 second // 10, subsegment = second % 10, as the 2022 set cut the 10 s files of 2020); seconds
-more than 30 dB below the recording's loudest second are dropped.
+more than 30 dB below the location's loudest second are dropped.
 
 Devices (data_prep/devices.py): A is the treated source; B and C are fixed phone-like presets;
 S1-S6 are seeded parametric draws (rejected when within MIN_DEVICE_DISTANCE_DB of another
@@ -50,7 +56,7 @@ from data_prep.splits import group_split
 from data_prep.treatment import TreatmentConfig, treat
 
 NAME = "tau22"
-MINI_VERSION = 1
+MINI_VERSION = 2
 SAMPLERATE = 44100
 MINI_PACKAGES = ("drascula-music", "openttd-opensfx", "ufoai-sound")
 CITY = {"drascula-music": "drascula", "openttd-opensfx": "opensfx", "ufoai-sound": "ufoai"}
@@ -95,8 +101,9 @@ SCENE_RULES: dict[str, SceneRule] = {
 @dataclass(frozen=True)
 class Tau22MiniConfig:
     train_segments_per_scene: int = 80    # device-A train segments (fewer when audio runs out)
-    test_segments_per_scene: int = 5     # each recorded by all nine devices
-    test_fraction: float = 0.2           # share of a scene's audio whose groups go to test
+    test_segments_per_scene: int = 12    # each recorded by all nine devices
+    test_fraction: float = 0.2           # share of a scene's audio whose locations go to test
+    block_seconds: int = 10              # a location of a long recording (TAU's 10 s files)
     other_device_share: float = 749 / 10215   # real fold-1 train: B (or C, S1-S3) per A file
     margin_s: int = 2                    # skipped at both ends of recordings longer than 20 s
     quiet_db: float = 30.0
@@ -129,8 +136,8 @@ def _usable_span(dur: float, margin: int) -> tuple[int, int]:
     return start, int(np.floor(dur - (2 * start)))
 
 
-def _round_robin(capacity: dict[str, int], order: list[str], total: int) -> dict[str, int]:
-    """Seconds to take per recording: one from each in turn until ``total`` or exhausted."""
+def _round_robin(capacity: dict, order: list, total: int) -> dict:
+    """Seconds to take per location: one from each in turn until ``total`` or exhausted."""
     take = {k: 0 for k in order}
     while sum(take.values()) < total:
         progressed = False
@@ -143,26 +150,52 @@ def _round_robin(capacity: dict[str, int], order: list[str], total: int) -> dict
     return {k: v for k, v in take.items() if v}
 
 
+Location = tuple[str, int]      # (recording id, block index; 0 for a whole recording)
+
+
+def locations(recs: list[Recording], durs: dict[str, float], cfg: Tau22MiniConfig
+              ) -> dict[Location, tuple[int, int, str]]:
+    """{location: (first second, whole seconds, split group)}. A recording of at least two
+    blocks whose leak group is its own is cut into blocks (the last one may be longer, up to
+    two blocks); anything else is one location whose group is its leak group."""
+    groups = [leak_group(r) for r in recs]
+    out = {}
+    for r, g in zip(recs, groups):
+        first, cap = _usable_span(durs[r.id], cfg.margin_s)
+        if cap < 1:
+            continue
+        n_blocks = cap // cfg.block_seconds if groups.count(g) == 1 else 0
+        if n_blocks < 2:
+            out[(r.id, 0)] = (first, cap, g)
+            continue
+        for b in range(n_blocks):
+            size = cfg.block_seconds if b < n_blocks - 1 else cap - b * cfg.block_seconds
+            out[(r.id, b)] = (first + b * cfg.block_seconds, size, f"{g}@{b}")
+    return out
+
+
 def plan_scene(scene: str, recs: list[Recording], durs: dict[str, float], cfg: Tau22MiniConfig,
-               rng: np.random.Generator, seed: int) -> dict[str, dict[str, int]]:
-    """{"train"/"test": {recording id: seconds to take}}; groups split by group_split."""
-    cap = {r.id: _usable_span(durs[r.id], cfg.margin_s)[1] for r in recs}
-    recs = [r for r in recs if cap[r.id] >= 1]
+               rng: np.random.Generator, seed: int) -> tuple[dict[str, dict[Location, int]],
+                                                               dict[Location, tuple[int, int, str]]]:
+    """({"train"/"test": {location: seconds to take}}, the scene's locations); split groups
+    assigned by group_split in proportion to their seconds."""
+    locs = locations(recs, durs, cfg)
     keys, groups = [], []
-    for r in recs:
-        for s in range(cap[r.id]):
-            keys.append(f"{r.id}#{s}")
-            groups.append(leak_group(r))
+    for loc, (_, cap, g) in locs.items():
+        for s in range(cap):
+            keys.append(f"{loc[0]}@{loc[1]}#{s}")
+            groups.append(g)
     if len(set(groups)) < 2:
-        raise DatasetError(f"scene {scene!r}: needs recordings from two groups (train, test)")
+        raise DatasetError(f"scene {scene!r}: needs two locations (train, test)")
     split = group_split(keys, groups, {"train": 1 - cfg.test_fraction, "test": cfg.test_fraction},
                         seed)
+    by_key = {f"{loc[0]}@{loc[1]}": loc for loc in locs}
     out = {}
     for name, want in (("train", cfg.train_segments_per_scene), ("test", cfg.test_segments_per_scene)):
-        ids = sorted({k.split("#")[0] for k in split[name]})
-        order = [ids[i] for i in rng.permutation(len(ids))]
-        out[name] = _round_robin({i: cap[i] for i in ids}, order, want)
-    return out
+        chosen = sorted({by_key[k.split("#")[0]] for k in split[name]})
+        order = [chosen[i] for i in rng.permutation(len(chosen))]
+        out[name] = _round_robin({loc: locs[loc][1] for loc in chosen}, order, want)
+    return out, locs
 
 
 def _segments(y: np.ndarray, sr: int, n: int, quiet_db: float) -> list[int]:
@@ -233,53 +266,54 @@ def _fill(out: Path, seed: int, cfg: Tau22MiniConfig) -> mini_corpus.Built:
 
     chosen = select_recordings(catalogue(MINI_PACKAGES))
     all_recs = sorted({r for rs in chosen.values() for r in rs}, key=lambda r: (r.package, r.id))
-    location = {r.id: i + 1 for i, r in enumerate(all_recs)}
     rows, files = [], []
+    next_number = 1          # location numbers run over every scene's locations in order
     for scene in sorted(chosen):
         recs = chosen[scene]
         durs = {r.id: recording_duration(r) for r in recs}
-        plan = plan_scene(scene, recs, durs, cfg, rng, seed)
+        plan, locs = plan_scene(scene, recs, durs, cfg, rng, seed)
+        number = {loc: next_number + i for i, loc in enumerate(sorted(locs))}
+        next_number += len(locs)
         by_id = {r.id: r for r in recs}
-        picked: list[tuple[str, str, Recording, int, int]] = []  # (split, rid, rec, second, span start)
-        spans: dict[str, np.ndarray] = {}
+        picked: list[tuple[str, Location, int]] = []    # (split, location, second in its span)
+        spans: dict[Location, np.ndarray] = {}
         for split in ("train", "test"):
-            for rid, n in sorted(plan[split].items()):
-                rec = by_id[rid]
-                first, cap = _usable_span(durs[rid], cfg.margin_s)
+            for loc, n in sorted(plan[split].items()):
+                first, cap, _ = locs[loc]
                 # Read a little more than needed: quiet seconds are dropped.
                 length = min(cap, n + max(2, n // 2))
-                y, file_sr = read_piece(Piece(rec, float(first), float(length)))
-                spans[rid] = treat(y, file_sr, TREATMENT)
-                for s in _segments(spans[rid], sr, n, cfg.quiet_db):
-                    picked.append((split, rid, rec, s, first))
+                y, file_sr = read_piece(Piece(by_id[loc[0]], float(first), float(length)))
+                spans[loc] = treat(y, file_sr, TREATMENT)
+                for s in _segments(spans[loc], sr, n, cfg.quiet_db):
+                    picked.append((split, loc, s))
         train = [p for p in picked if p[0] == "train"]
         n_other = max(1, int(round(len(train) * cfg.other_device_share)))
-        on_device: dict[tuple[str, int], list[str]] = {}
-        for p in picked:
-            on_device[(p[1], p[3])] = ["a"] if p[0] == "train" else list(TEST_DEVICES)
+        on_device: dict[tuple[Location, int], list[str]] = {}
+        for split, loc, s in picked:
+            on_device[(loc, s)] = ["a"] if split == "train" else list(TEST_DEVICES)
         for d in TRAIN_DEVICES[1:]:
             for i in sorted(rng.choice(len(train), size=min(n_other, len(train)), replace=False)):
-                on_device[(train[i][1], train[i][3])].append(d)
-        for rid, y in spans.items():
-            segs = [p for p in picked if p[1] == rid]
-            needed = sorted({d for p in segs for d in on_device[(rid, p[3])]})
+                on_device[(train[i][1], train[i][2])].append(d)
+        for loc, y in spans.items():
+            segs = [p for p in picked if p[1] == loc]
+            needed = sorted({d for p in segs for d in on_device[(loc, p[2])]})
             recorded = {d: record_seconds(y, sr, devices[d], firs.get(d),
-                                          sorted(p[3] for p in segs if d in on_device[(rid, p[3])]),
-                                          [seed, location[rid], TEST_DEVICES.index(d)])
+                                          sorted(p[2] for p in segs if d in on_device[(loc, p[2])]),
+                                          [seed, number[loc], TEST_DEVICES.index(d)])
                         for d in needed}
-            for split, _, rec, s, first in segs:
+            rec = by_id[loc[0]]
+            first, _, group = locs[loc]
+            ident = f"{CITY[rec.package]}-{number[loc]}"
+            for split, _, s in segs:
                 second = first + s
-                city = CITY[rec.package]
-                for d in on_device[(rid, s)]:
-                    fname = (f"audio/{scene}-{city}-{location[rid]}-{second // 10}-{second % 10}"
-                             f"-{d}.wav")
+                for d in on_device[(loc, s)]:
+                    fname = f"audio/{scene}-{ident}-{second // 10}-{second % 10}-{d}.wav"
                     write_audio(out / fname, recorded[d][s], sr, "PCM_16")
-                    rows.append({"filename": fname, "scene_label": scene,
-                                 "identifier": f"{city}-{location[rid]}", "source_label": d,
-                                 "split": split})
+                    rows.append({"filename": fname, "scene_label": scene, "identifier": ident,
+                                 "source_label": d, "split": split})
                     files.append({"path": fname, "scene": scene, "device": d, "split": split,
-                                  "simulated_device": d != "a", "identifier": f"{city}-{location[rid]}",
-                                  "group": leak_group(rec),
+                                  "simulated_device": d != "a", "identifier": ident,
+                                  "group": group,
                                   "source": {"id": rec.id, "package": rec.package,
                                              "label": rec.label, "start_s": float(second),
                                              "duration_s": 1.0}})
