@@ -101,7 +101,7 @@ SCENE_RULES: dict[str, SceneRule] = {
 @dataclass(frozen=True)
 class Tau22MiniConfig:
     train_segments_per_scene: int = 80    # device-A train segments (fewer when audio runs out)
-    test_segments_per_scene: int = 12    # each recorded by all nine devices
+    test_segments_per_scene: int = 8     # each recorded by all nine devices
     test_fraction: float = 0.2           # share of a scene's audio whose locations go to test
     block_seconds: int = 10              # a location of a long recording (TAU's 10 s files)
     other_device_share: float = 749 / 10215   # real fold-1 train: B (or C, S1-S3) per A file

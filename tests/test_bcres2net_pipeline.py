@@ -186,6 +186,43 @@ def test_device_drop_removes_device_a_samples(tiny, tmp_path):
                      state_dir=tmp_path / "s") == hist
 
 
+def test_qat_stage_keeps_grid_weights_and_resumes_exactly(tiny, tmp_path):
+    """QAT through run_stage: the classifier stays on its INT8 grid after every epoch, and a
+    stage stopped after one epoch and resumed (fresh WeightQAT, shadow from the checkpoint)
+    ends with the weights of the uninterrupted stage."""
+    from reproductions.bcres2net_asc.qat import WeightQAT, fake_quant
+    from reproductions.bcres2net_asc.trainer import StagePlan, run_stage
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(24, 4, 2)).astype(np.float32)
+    y = rng.integers(0, 3, 24)
+    device = np.array(["b"] * 24)
+    start = tiny.get_state()
+
+    def train(epochs, folder):
+        plan = StagePlan("qat", epochs, 8, lambda s, n: 3e-2, augment=False,
+                         qat=WeightQAT(tiny.model))
+        run_stage(tiny, plan, x, y, device, seed=1, stats=(0.0, 1.0),
+                  augment_cfg=AugmentConfig(), feature_cfg=FeatureConfig(), state_dir=folder)
+        return plan.qat
+
+    tiny.clear_anchor()
+    tiny.configure()
+    tiny.set_state(start)
+    tiny.reset_optimizer(0.0, 0.0)
+    qat = train(2, tmp_path / "straight")
+    straight = tiny.get_state()
+    kernel = tiny.model.get_layer("classifier").kernel.numpy()
+    assert np.array_equal(kernel, fake_quant(qat.shadow[0], "dense"))
+    assert not np.array_equal(kernel, start[0])          # it trained
+    tiny.set_state(start)
+    tiny.reset_optimizer(0.0, 0.0)
+    train(1, tmp_path / "resumed")
+    tiny.set_state(start)                                   # the resume restores everything
+    train(2, tmp_path / "resumed")
+    for a, b in zip(straight, tiny.get_state()):
+        np.testing.assert_array_equal(a, b)
+
+
 # -- cells and analytic tables -------------------------------------------------------------
 
 

@@ -114,12 +114,15 @@ class FinetuneConfig:
 
 @dataclass(frozen=True)
 class Int8Config:
-    """Post-training full-INT8 quantisation with the TFLite converter (the report ran QAT with
-    PyTorch Lightning; see README)."""
+    """Full-INT8 models with the TFLite converter: post-training, and after ``qat_epochs``
+    epochs of weight QAT (qat.py) continuing the submitted system's fine-tuning (the report ran
+    PyTorch Lightning's QAT through both training phases; see README). ``qat_epochs: 0``
+    skips QAT."""
 
     enabled: bool = True
     calibration_batches: int = 20
     calibration_batch_size: int = 8
+    qat_epochs: int = 10
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,8 @@ def check(cfg: BcRes2NetConfig) -> BcRes2NetConfig:
         raise ConfigError(f"finetune.max_drop_rate={cfg.finetune.max_drop_rate}: must be in [0, 1)")
     if cfg.finetune.epochs < 1 or cfg.pretrain.epochs < 1:
         raise ConfigError("pretrain.epochs and finetune.epochs must be >= 1")
+    if cfg.int8.qat_epochs < 0:
+        raise ConfigError(f"int8.qat_epochs={cfg.int8.qat_epochs}: must be >= 0")
     if cfg.pretrain.warmup_epochs > cfg.pretrain.epochs:
         raise ConfigError(f"pretrain.warmup_epochs={cfg.pretrain.warmup_epochs} exceeds "
                           f"pretrain.epochs={cfg.pretrain.epochs}")

@@ -72,7 +72,34 @@ def convert(model, calibration: np.ndarray | None, path: Path) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(blob)
     return {"path": path.name, "bytes": len(blob), "full_int8": full,
-            "seconds": time.perf_counter() - t0}
+            "constants": constant_bytes(blob), "seconds": time.perf_counter() - t0}
+
+
+TFLITE_TYPES = {0: "float32", 1: "float16", 2: "int32", 9: "int8", 3: "uint8", 4: "int64"}
+
+
+def constant_bytes(blob: bytes) -> dict[str, int]:
+    """Bytes of the constant tensors (weights, biases, quantisation tables) of a TFLite
+    flatbuffer by type, and their number of values. The DCASE 2022 size rule counts
+    parameters × their storage width, so int8 weights + int32 biases is the figure to hold
+    against the 128 KB limit, not the file size (which adds the graph and the scales)."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(blob))
+    out: dict[str, int] = {}
+    values = 0
+    seen: set[int] = set()
+    for graph in model.subgraphs:
+        for t in graph.tensors:
+            data = model.buffers[t.buffer].data if t.buffer < len(model.buffers) else None
+            if data is None or len(data) == 0 or t.buffer in seen:
+                continue
+            seen.add(t.buffer)
+            name = TFLITE_TYPES.get(int(t.type), f"type{int(t.type)}")
+            out[name] = out.get(name, 0) + len(data)
+            values += int(np.prod(t.shape)) if t.shape is not None and len(t.shape) else 1
+    out["values"] = values
+    return out
 
 
 class TFLiteModel:

@@ -6,7 +6,9 @@ Stages: ``teacher_large`` and ``teacher_small`` (KD teachers, C = 2·C_student a
 on train + test as the report, or train only), ``student`` (no KD), ``student_kd_large``,
 ``student_kd_small`` (pre-training with KD), ``ft_<system>_lam<λ>`` (device-aware fine-tuning),
 ``eval_<system>`` (the official DCASE 2022 metric on fold-1 test, predictions file in the
-baseline's format), ``int8`` (post-training INT8 TFLite model and its evaluation, timings),
+baseline's format), ``qat_<system>`` (weight QAT continuing the submitted system's
+fine-tuning, qat.py), ``int8`` (post-training and QAT INT8 TFLite models and their evaluation,
+timings, the size of the report's C = 40 network as INT8),
 then the figures.
 """
 from __future__ import annotations
@@ -212,6 +214,33 @@ class Experiment:
             return self._system_result(system, tr, hist, time.perf_counter() - t0)
         return stage_result(self.run, system.stage, compute)
 
+    def qat(self, system: System) -> dict:
+        """Weight QAT (qat.py) continuing ``system``'s fine-tuning for ``int8.qat_epochs``
+        epochs: same loss, penalty anchor, learning rate and the last fine-tuning epoch's drop
+        rate; every step on INT8-grid weights."""
+        from reproductions.bcres2net_asc.qat import WeightQAT
+        f, name = self.cfg.finetune, f"qat_{system.key}"
+
+        def compute():
+            tr = self.trainer("student")
+            tr.load(self.weights(system.pretrain_stage))
+            tr.set_anchor()
+            tr.load(self.weights(system.stage))
+            tr.reset_optimizer(f.lr, f.weight_decay)
+            tr.configure(penalty=float(system.lam or 0.0), penalty_mode=f.penalty)
+            last_rate = schedules.drop_rate(f.epochs - 1, f.epochs, f.max_drop_rate, f.steepness)
+            plan = StagePlan(name, self.cfg.int8.qat_epochs, f.batch_size, lambda s, n: f.lr,
+                             augment=True, mixup_alpha=0.0, drop_rate_fn=lambda e: last_rate,
+                             stage_code=900, qat=WeightQAT(tr.model))
+            t0 = time.perf_counter()
+            hist = self._train(tr, plan, self.train_idx, curves=False)
+            tr.save(self.weights(name))
+            return {"system": system.key, "epochs": self.cfg.int8.qat_epochs,
+                    "quantised_kernels": len(plan.qat.kernels), "drop_rate": last_rate,
+                    "history": hist, "train_seconds": time.perf_counter() - t0,
+                    "test": self.scores(tr.probabilities(self.x_test))}
+        return stage_result(self.run, name, compute)
+
     def _system_result(self, system: System, tr: Trainer, hist: list[dict],
                        seconds: float) -> dict:
         proba = tr.probabilities(self.x_test)
@@ -300,7 +329,19 @@ def int8_stage(ex: Experiment, system: System) -> dict:
                 timing[f"{name}_batch1_ms"] = 1000 * int8.time_calls(fn, x1, b.repeats, b.warmup)
                 timing[f"{name}_batch{len(xb)}_ms_per_segment"] = 1000 * int8.time_calls(
                     fn, xb, max(3, b.repeats // 10), 1) / len(xb)
-        return {"system": system.key, "runtime": m_int8.runtime,
+        qat = {}
+        if cfg.int8.qat_epochs > 0:
+            qat = ex.qat(system)
+            tr.load(ex.weights(f"qat_{system.key}"))
+            conv_qat = int8.convert(tr.model, calib, folder / f"{system.key}_qat_int8.tflite")
+            p_qat = int8.TFLiteModel(folder / conv_qat["path"]).probabilities(ex.x_test)
+            qat = {"stage": {k: v for k, v in qat.items() if k != "test"},
+                   "keras_fake_quant": qat["test"], "int8_tflite": conv_qat,
+                   "tflite_int8": ex.scores(p_qat),
+                   "agreement_int8_vs_keras_fake_quant": float(np.mean(
+                       p_qat.argmax(1) == tr.probabilities(ex.x_test).argmax(1)))}
+        return {"system": system.key, "runtime": m_int8.runtime, "qat": qat,
+                "report_model": report_model_size(folder, run.seed),
                 "float_tflite": conv_float, "int8_tflite": conv_int8,
                 "scores": {"keras_float": ex.scores(p_keras), "tflite_float": ex.scores(p_float),
                            "tflite_int8": ex.scores(p_int8)},
@@ -308,6 +349,22 @@ def int8_stage(ex: Experiment, system: System) -> dict:
                 "max_abs_diff_tflite_float_vs_keras": float(np.abs(p_float - p_keras).max()),
                 "calibration_segments": int(n_cal), "timing": timing, "batch": int(len(xb))}
     return stage_result(run, "int8", compute)
+
+
+def report_model_size(folder: Path, seed: int) -> dict:
+    """The report's submitted network (C = 40 on 256 × 32 patches) converted to full INT8 as
+    the smoke student is: file bytes and constant bytes by type, whatever the profile trains
+    (sizes do not depend on the weights' values; the weights are the seeded initial ones and
+    the activation ranges come from 8 N(0, 1) patches, the standardised input's scale)."""
+    from reproductions.bcres2net_asc import int8
+    from reproductions.bcres2net_asc.models import bc_res2net
+    seed_everything(seed + 40)
+    model = bc_res2net(name="bcres2net_c40")
+    calib = np.random.default_rng([seed, 40]).standard_normal(
+        (8,) + tuple(model.input_shape[1:])).astype(np.float32)
+    out = int8.convert(model, calib, folder / "report_c40_int8.tflite")
+    return {**out, "channels": 40, "input": list(model.input_shape[1:]),
+            "trainable_parameters": int(sum(np.prod(w.shape) for w in model.trainable_weights))}
 
 
 def figures(run: Run, cfg: BcRes2NetConfig, results: dict, scenes: list[str]) -> None:

@@ -175,6 +175,7 @@ class StagePlan:
     drop_rate_fn: Callable[[int], float] | None = None   # epoch -> device-A drop rate
     drop_device: str = "a"
     stage_code: int = 0
+    qat: object | None = None      # qat.WeightQAT: steps on INT8-grid weights (qat.py)
 
 
 def _state_arrays(trainer: Trainer) -> dict[str, np.ndarray]:
@@ -214,6 +215,9 @@ def run_stage(trainer: Trainer, plan: StagePlan, x: np.ndarray, y: np.ndarray,
     if ckpt.is_file():
         st = _restore(trainer, ckpt)
         history, start = st["history"], st["epoch"]
+        if plan.qat is not None:
+            with np.load(ckpt) as z:
+                plan.qat.load([z[f"q{i}"] for i in range(len(plan.qat.shadow))])
     n = len(x)
     steps = int(np.ceil(n / plan.batch_size))
     eye = np.eye(trainer.n_classes, dtype=np.float32)
@@ -245,6 +249,8 @@ def run_stage(trainer: Trainer, plan: StagePlan, x: np.ndarray, y: np.ndarray,
                   else np.zeros((len(idx), trainer.n_classes), np.float32))
             trainer.lr.assign(plan.lr_fn(epoch * steps + b, steps))
             data_loss, loss, acc = trainer._step(xin, yb, tl.astype(np.float32))
+            if plan.qat is not None:
+                plan.qat.after_step()
             losses.append(float(data_loss))
             totals.append(float(loss))
             accs.append(float(acc))
@@ -259,6 +265,8 @@ def run_stage(trainer: Trainer, plan: StagePlan, x: np.ndarray, y: np.ndarray,
         history.append(row)
         arrays = _state_arrays(trainer)
         arrays["state"] = np.array(json.dumps({"epoch": epoch + 1, "history": history}))
+        if plan.qat is not None:          # the float shadow weights of QAT, same file
+            arrays.update({f"q{i}": a for i, a in enumerate(plan.qat.shadow)})
         tmp = state_dir / "last.tmp.npz"
         np.savez(tmp, **arrays)
         os.replace(tmp, ckpt)

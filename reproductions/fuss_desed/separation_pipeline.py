@@ -71,6 +71,42 @@ def _scores(split, estimates) -> dict:
     return out
 
 
+def write_estimates(folder: Path, root: Path, split, estimates: np.ndarray) -> Path:
+    """The estimates of ``split`` as the baseline's inference writes them (16 kHz float WAV,
+    ``<mixture without .wav>_sources/estimate{j}.wav`` under ``folder``) plus the lines of the
+    official list for exactly these mixtures (``<split>_example_list.txt``), so that
+    ``repro evaluate fuss --list … --root <version folder> --estimates folder`` scores them.
+    Returns the list written."""
+    from common.audio_io import write_audio
+    from common.evaluation.fuss import estimate_paths
+    from common.fileio import atomic_write_text
+    from data_prep import fuss as fuss_data
+
+    vroot = Path(root) / split.version
+    wanted = set(split.ids)
+    lines = [line for line in
+             fuss_data.list_path(vroot, split.split).read_text(encoding="utf-8").splitlines()
+             if line.split("\t")[0] in wanted]
+    for mixture, est in zip(split.ids, estimates):
+        for path, audio in zip(estimate_paths(folder, mixture), est):
+            write_audio(path, audio.astype(np.float32), SAMPLE_RATE, "FLOAT")
+    out = Path(folder) / f"{split.split}_example_list.txt"
+    atomic_write_text(out, "\n".join(lines) + "\n")
+    return out
+
+
+def cross_check_cli(folder: Path, root: Path, split, in_memory: dict) -> dict:
+    """``repro evaluate fuss`` (common.evaluation.fuss) on the written estimates, beside the
+    in-memory scores of the same estimates: the two must agree (WAV float32 round trip)."""
+    from common.evaluation.fuss import evaluate
+    listed = Path(folder) / f"{split.split}_example_list.txt"
+    cli = evaluate(str(listed), str(Path(root) / split.version), str(folder))
+    keys = ("multi_source_si_snri", "single_source_si_snr")
+    diff = {k: (None if cli[k] is None or in_memory[k] is None else abs(cli[k] - in_memory[k]))
+            for k in keys}
+    return {"repro_evaluate_fuss": cli, "abs_difference_db": diff}
+
+
 def _write_log(path: Path, history: list[dict]) -> None:
     import csv
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -262,8 +298,13 @@ def grid_stage(run_: Run, cfg: SeparationConfig, root: Path, version: str, repor
             aligned, pair = _per_pair_si_snr(ev.sources[i], pred_ev[i])
             np.savez_compressed(run_.stage_dir(f"sep_{version}_grid") / "example.npz",
                                 estimates=aligned)
+            scores_ev = _scores(ev, pred_ev)
+            folder = run_.dir / "estimates" / version
+            write_estimates(folder, root, ev, pred_ev)
             out.update({"history": est.history_, "refit_seconds": float(search.refit_time_),
-                        "eval": _scores(ev, pred_ev),
+                        "eval": scores_ev,
+                        "eval_cross_check": {"estimates_folder": f"estimates/{version}",
+                                             **cross_check_cli(folder, root, ev, scores_ev)},
                         "validation_seen_in_refit": _scores(va, est.predict(va.mixtures)),
                         "example": {"mixture": ev.ids[i], "si_snr": pair}})
         return out

@@ -124,6 +124,22 @@ def _table1_section(sep: dict, rel: Path) -> Section:
         + md_table(["data", "system", "val 1-src SI-SNR", "val multi SI-SNRi",
                     "eval 1-src SI-SNR", "eval multi SI-SNRi", "eval 2-src", "eval 3-src",
                     "eval 4-src", "under / equal / over separation"], rows))
+    checks = []
+    for v, r in sep["versions"].items():
+        cc = (r.get("grid") or {}).get("eval_cross_check")
+        if cc:
+            cli = cc["repro_evaluate_fuss"]
+            d = cc["abs_difference_db"]["multi_source_si_snri"]
+            checks.append(f"{VERSION_LABEL[v]}: {_db(cli['multi_source_si_snri'])} dB "
+                          f"multi-source SI-SNRi over {cli['multi_source_count']} pairs "
+                          f"(|difference| to the in-memory score "
+                          f"{'n/a' if d is None else f'{d:.1e}'} dB)")
+    if checks:
+        text += ("\n\n**Cross-check through the user's path.** The refit model's eval estimates "
+                 "are written as the baseline's inference writes them (16 kHz float WAV, "
+                 "`<mixture>_sources/estimate{0..3}.wav` under the run's `estimates/<version>/`, "
+                 "not committed) and scored again with `repro evaluate fuss`: "
+                 + "; ".join(checks) + ".")
     return Section("Separation: Table 1 systems, identity floor, SI-SNRi by number of sources",
                    text, [("Eval SI-SNRi by number of sources", str(rel / "sep_si_snri_by_sources.png"))])
 
