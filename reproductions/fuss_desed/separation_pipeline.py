@@ -107,6 +107,13 @@ def cross_check_cli(folder: Path, root: Path, split, in_memory: dict) -> dict:
     return {"repro_evaluate_fuss": cli, "abs_difference_db": diff}
 
 
+def _head(split, n: int):
+    """The first ``n`` examples of a split (a learning check on mixtures the model saw)."""
+    from dataclasses import replace
+    return replace(split, mixtures=split.mixtures[:n], sources=split.sources[:n],
+                   n_sources=split.n_sources[:n], ids=split.ids[:n])
+
+
 def _write_log(path: Path, history: list[dict]) -> None:
     import csv
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -299,6 +306,8 @@ def grid_stage(run_: Run, cfg: SeparationConfig, root: Path, version: str, repor
             np.savez_compressed(run_.stage_dir(f"sep_{version}_grid") / "example.npz",
                                 estimates=aligned)
             scores_ev = _scores(ev, pred_ev)
+            # learning check: the same model on as many of its own training mixtures
+            seen = _head(tr, len(ev))
             folder = run_.dir / "estimates" / version
             write_estimates(folder, root, ev, pred_ev)
             out.update({"history": est.history_, "refit_seconds": float(search.refit_time_),
@@ -306,6 +315,8 @@ def grid_stage(run_: Run, cfg: SeparationConfig, root: Path, version: str, repor
                         "eval_cross_check": {"estimates_folder": f"estimates/{version}",
                                              **cross_check_cli(folder, root, ev, scores_ev)},
                         "validation_seen_in_refit": _scores(va, est.predict(va.mixtures)),
+                        "train_seen_in_refit": {"examples": len(seen),
+                                                **_scores(seen, est.predict(seen.mixtures))},
                         "example": {"mixture": ev.ids[i], "si_snr": pair}})
         return out
     return stage_result(run_, f"sep_{version}_grid", compute)
