@@ -292,6 +292,31 @@ def run_all(run: Run, cfg: BcRes2NetConfig, data: SceneSet) -> tuple[dict, Exper
     return out, ex
 
 
+def run_everything(run: Run, cfg: BcRes2NetConfig, data: SceneSet, report,
+                   skipped: list) -> dict:
+    """Every stage, the INT8 models and the figures; returns the run's ``metrics.json``
+    (what cells.run_cells and sections.py read)."""
+    from reproductions.bcres2net_asc import cells
+
+    results, ex = run_all(run, cfg, data)
+    system_list = systems(cfg)
+    int8 = {}
+    if cfg.int8.enabled:
+        announce("INT8: TFLite post-training quantisation, QAT, evaluation and timings")
+        int8 = int8_stage(ex, system_list[-1])
+    announce("figures")
+    figures(run, cfg, results, data.scenes)
+    return {"stages": results, "int8": int8,
+            "systems": [{"key": s.key, "kd": s.kd, "lambda": s.lam, "stage": s.stage}
+                        for s in system_list],
+            "channels": {"student": cfg.model.student_channels,
+                         "teacher_large": cfg.model.teacher_large_channels},
+            "scenes": data.scenes,
+            "dataset": cells.dataset_statistics(report, data),
+            "skipped_files": skipped,
+            "standardisation": {"mean": ex.stats[0], "std": ex.stats[1]}}
+
+
 def int8_stage(ex: Experiment, system: System) -> dict:
     """Post-training INT8 TFLite model of ``system`` (the submitted one: KD + FT): size,
     DCASE scores of float Keras, float TFLite and INT8 TFLite side by side, prediction

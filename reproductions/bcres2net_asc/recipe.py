@@ -37,23 +37,7 @@ def run(profile: str | None = None, seed: int = 2021, overrides=(), rerun: bool 
     f = cfg.features
     stage(f"features: {f.samplerate} Hz log-mel {f.n_mels} × {f.n_frames} (cached)")
     scene_set, skipped = data.extract(report.manifest, cfg.features)
-    results, ex = pipeline.run_all(run_, cfg, scene_set)
-    systems = pipeline.systems(cfg)
-    int8 = {}
-    if cfg.int8.enabled:
-        stage("INT8: TFLite post-training quantisation, evaluation and timings")
-        int8 = pipeline.int8_stage(ex, systems[-1])
-    stage("figures")
-    pipeline.figures(run_, cfg, results, scene_set.scenes)
-    metrics = {"stages": results, "int8": int8,
-               "systems": [{"key": s.key, "kd": s.kd, "lambda": s.lam, "stage": s.stage}
-                           for s in systems],
-               "channels": {"student": cfg.model.student_channels,
-                            "teacher_large": cfg.model.teacher_large_channels},
-               "scenes": scene_set.scenes,
-               "dataset": cells.dataset_statistics(report, scene_set),
-               "skipped_files": skipped,
-               "standardisation": {"mean": ex.stats[0], "std": ex.stats[1]}}
+    metrics = pipeline.run_everything(run_, cfg, scene_set, report, skipped)
     finish_run(run_, cells.run_cells(metrics), metrics)
     return run_.dir
 
