@@ -347,13 +347,8 @@ def int8_stage(ex: Experiment, system: System) -> dict:
         b = cfg.benchmark
         x1 = ex.x_test[:1]
         xb = ex.x_test[:min(b.batch, len(ex.x_test))]
-        timing = {}
-        if b.enabled:
-            for name, fn in (("keras_float", lambda x: tr._infer(x).numpy()),
-                             ("tflite_float", m_float), ("tflite_int8", m_int8)):
-                timing[f"{name}_batch1_ms"] = 1000 * int8.time_calls(fn, x1, b.repeats, b.warmup)
-                timing[f"{name}_batch{len(xb)}_ms_per_segment"] = 1000 * int8.time_calls(
-                    fn, xb, max(3, b.repeats // 10), 1) / len(xb)
+        timing = benchmark({"keras_float": lambda x: tr._infer(x).numpy(),
+                            "tflite_float": m_float, "tflite_int8": m_int8}, x1, xb, b)
         qat = {}
         if cfg.int8.qat_epochs > 0:
             qat = ex.qat(system)
@@ -366,7 +361,7 @@ def int8_stage(ex: Experiment, system: System) -> dict:
                    "agreement_int8_vs_keras_fake_quant": float(np.mean(
                        p_qat.argmax(1) == tr.probabilities(ex.x_test).argmax(1)))}
         return {"system": system.key, "runtime": m_int8.runtime, "qat": qat,
-                "report_model": report_model_size(folder, run.seed),
+                "report_model": report_model_size(folder, run.seed, b),
                 "float_tflite": conv_float, "int8_tflite": conv_int8,
                 "scores": {"keras_float": ex.scores(p_keras), "tflite_float": ex.scores(p_float),
                            "tflite_int8": ex.scores(p_int8)},
@@ -376,19 +371,42 @@ def int8_stage(ex: Experiment, system: System) -> dict:
     return stage_result(run, "int8", compute)
 
 
-def report_model_size(folder: Path, seed: int) -> dict:
+def benchmark(models: dict, x1: np.ndarray, xb: np.ndarray, b) -> dict:
+    """Median milliseconds per 1 s segment of each model (callable on a float batch) at batch 1
+    and at batch ``len(xb)`` (TIMING rows: this machine's, never compared)."""
+    from reproductions.bcres2net_asc import int8
+    timing = {}
+    if b.enabled:
+        for name, fn in models.items():
+            timing[f"{name}_batch1_ms"] = 1000 * int8.time_calls(fn, x1, b.repeats, b.warmup)
+            timing[f"{name}_batch{len(xb)}_ms_per_segment"] = 1000 * int8.time_calls(
+                fn, xb, max(3, b.repeats // 10), 1) / len(xb)
+    return timing
+
+
+def report_model_size(folder: Path, seed: int, b) -> dict:
     """The report's submitted network (C = 40 on 256 × 32 patches) converted to full INT8 as
     the smoke student is: file bytes and constant bytes by type, whatever the profile trains
     (sizes do not depend on the weights' values; the weights are the seeded initial ones and
-    the activation ranges come from 8 N(0, 1) patches, the standardised input's scale)."""
+    the activation ranges come from 8 N(0, 1) patches, the standardised input's scale); and
+    its inference time per segment as float Keras, float TFLite and INT8 TFLite."""
+    import tensorflow as tf
+
     from reproductions.bcres2net_asc import int8
     from reproductions.bcres2net_asc.models import bc_res2net
     seed_everything(seed + 40)
     model = bc_res2net(name="bcres2net_c40")
-    calib = np.random.default_rng([seed, 40]).standard_normal(
-        (8,) + tuple(model.input_shape[1:])).astype(np.float32)
+    rng = np.random.default_rng([seed, 40])
+    calib = rng.standard_normal((8,) + tuple(model.input_shape[1:])).astype(np.float32)
     out = int8.convert(model, calib, folder / "report_c40_int8.tflite")
-    return {**out, "channels": 40, "input": list(model.input_shape[1:]),
+    flt = int8.convert(model, None, folder / "report_c40_float.tflite")
+    infer = tf.function(lambda x: model(x, training=False), jit_compile=False)
+    xb = rng.standard_normal((b.batch,) + tuple(model.input_shape[1:])).astype(np.float32)
+    timing = benchmark({"keras_float": lambda x: infer(x).numpy(),
+                        "tflite_float": int8.TFLiteModel(folder / flt["path"]),
+                        "tflite_int8": int8.TFLiteModel(folder / out["path"])}, xb[:1], xb, b)
+    return {**out, "float_bytes": flt["bytes"], "channels": 40,
+            "input": list(model.input_shape[1:]), "batch": b.batch, "timing": timing,
             "trainable_parameters": int(sum(np.prod(w.shape) for w in model.trainable_weights))}
 
 

@@ -195,10 +195,20 @@ def _int8(m: dict) -> str:
     else:
         body.append(["INT8 after QAT", "not run (`int8.qat_epochs: 0`)", "–"])
     t = q.get("timing", {})
-    timing = md_table(["runtime", "batch 1 (ms)", f"batch {q['batch']} (ms per segment)"],
-                      [[k, _f(t.get(f"{k}_batch1_ms"), 2),
-                        _f(t.get(f"{k}_batch{q['batch']}_ms_per_segment"), 2)]
-                       for k in ("keras_float", "tflite_float", "tflite_int8")])
+    r = q.get("report_model") or {}
+    rt, rb = r.get("timing", {}), r.get("batch")
+    head = ["runtime", "this run's model: batch 1 (ms)",
+            f"batch {q['batch']} (ms per segment)"]
+    if rt:
+        head += ["C = 40, 256 × 32: batch 1 (ms)", f"batch {rb} (ms per segment)"]
+    rows = []
+    for k in ("keras_float", "tflite_float", "tflite_int8"):
+        row = [k, _f(t.get(f"{k}_batch1_ms"), 2),
+               _f(t.get(f"{k}_batch{q['batch']}_ms_per_segment"), 2)]
+        if rt:
+            row += [_f(rt.get(f"{k}_batch1_ms"), 2), _f(rt.get(f"{k}_batch{rb}_ms_per_segment"), 2)]
+        rows.append(row)
+    timing = md_table(head, rows)
     full = "full-integer (INT8 in, INT8 out)" if q["int8_tflite"]["full_int8"] else \
         "INT8 with float fallback for some operations"
     return (f"System `{q['system']}` (the report's submitted configuration), converted with "
