@@ -174,6 +174,26 @@ def test_env_var_and_registry(tree, monkeypatch):
 
 # ----------------------------------------------------------------------------- mini corpus
 
+def test_select_sorts_recordings_into_backgrounds_and_two_foreground_pools():
+    from pathlib import Path
+    from data_prep.sources import Recording
+
+    def rec(package, rid, role="events", label="x"):
+        return Recording(package, rid, role, label, rid, Path("/nowhere"))
+    recs = [rec("ufoai-sound", "ufoai/ambience/fire1"), rec("ufoai-sound", "ufoai/footsteps/sand1"),
+            rec("ufoai-sound", "ufoai/weapons/laser"),                 # neither bed nor event
+            rec("openttd-opensfx", "opensfx/12", label="Wind"),        # a bed in OpenSFX: excluded
+            rec("openttd-opensfx", "opensfx/13", label="Horn"),
+            rec("heroes-sound-effects", "heroes/bonus"),
+            rec("asterisk-core-sounds-it-wav", "it_IT_m_Carlo/activated", role="speech")]
+    bg, pools = fuss_mini.select(recs)
+    assert [r.id for r in bg] == ["ufoai/ambience/fire1"]
+    assert [r.id for r in pools["effects"]] == ["ufoai/footsteps/sand1", "opensfx/13", "heroes/bonus"]
+    assert [r.id for r in pools["speech"]] == ["it_IT_m_Carlo/activated"]
+    with pytest.raises(DatasetError, match="speech"):
+        fuss_mini.select(recs[:-1])
+
+
 SHORT = fuss_mini.FussMiniConfig(duration_s=4.0, n_train=8, n_validation=4, n_eval=4,
                                  rooms_per_split=(2, 1, 1))
 
@@ -236,5 +256,13 @@ def test_mini_is_deterministic(short_mini, tmp_path):
 def test_default_mini_build_time(tmp_path):
     root = fuss_mini.write_mini(tmp_path / "mini", seed=0)
     info = json.loads((root / "MINI.json").read_text())
-    assert info["counts"]["ssdata/train"] == 48 and info["duration_s"] == 10.0
+    assert info["counts"]["ssdata/train"] == 96 and info["duration_s"] == 10.0
     assert info["build_seconds"] < 60
+    # Both foreground pools reach every split, in about the configured proportion.
+    fg = [(e["split"], s["package"]) for e in info["examples"] for s in e["sources"][1:]]
+    for split in fuss.SPLITS:
+        packages = [p for sp, p in fg if sp == split]
+        speech = sum(p.startswith("asterisk-core-sounds") for p in packages)
+        assert 0 < speech < len(packages)
+    speech = sum(p.startswith("asterisk-core-sounds") for _, p in fg)
+    assert 0.35 < speech / len(fg) < 0.65

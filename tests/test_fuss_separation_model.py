@@ -200,6 +200,13 @@ def test_full_model_parameter_counts_match_spec(name, expected):
     assert tuple(model.output.shape) == (None, 4 if name == "fuss_baseline" else 3, 160_000)
 
 
+def test_receptive_field_is_read_from_the_dilations():
+    # Kernel 3: each block adds 2 x its dilation. Full size: 1 + 2 * 4 * 255 = 2,041 frames.
+    assert M.receptive_field_frames(M.build("fuss_baseline")) == 2041
+    small = M.build("fuss_baseline", small=True, n_repeats=3, dilations=(1, 4))
+    assert M.receptive_field_frames(small) == 1 + 2 * 3 * 5
+
+
 def test_small_variant_runs_sums_to_mixture_and_is_countable():
     model = M.build("fuss_baseline", small=True)
     x = RNG.standard_normal((2, 4000)).astype(np.float32) * 0.1

@@ -236,3 +236,22 @@ def test_headline_and_explanations_name_registry_cells():
     known = {r.key for r in load_registry("fuss_desed").rows}
     assert set(C.HEADLINE) <= known and set(C.EXPLANATIONS) <= known
     assert len(C.EXPLANATIONS) == 16
+
+
+def test_foreground_pools_count_recordings_on_offer_and_events_placed_in_split_order():
+    from reproductions.fuss_desed.separation_pipeline import _foreground_pools
+    info = {"recordings_per_split": {
+                "eval": {"background": ["b3"], "effects": ["e3"], "speech": ["s3", "s4"]},
+                "train": {"background": ["b1", "b2"], "effects": ["e1", "e2"], "speech": ["s1"]}},
+            "examples": [
+                {"split": "train", "sources": [{"id": "b1"}, {"id": "e1", "pool": "effects"},
+                                               {"id": "s1", "pool": "speech"},
+                                               {"id": "e2", "pool": "effects"}]},
+                {"split": "eval", "sources": [{"id": "b3"}, {"id": "s4", "pool": "speech"}]}]}
+    pools = _foreground_pools(info)
+    assert list(pools) == ["train", "eval"]
+    assert pools["train"] == {"effects": {"recordings": 2, "events": 2},
+                              "speech": {"recordings": 1, "events": 1}}
+    assert pools["eval"] == {"effects": {"recordings": 1, "events": 0},
+                             "speech": {"recordings": 2, "events": 1}}
+    assert _foreground_pools({"examples": []}) == {}

@@ -351,12 +351,12 @@ def int8_stage(ex: Experiment, system: System) -> dict:
                             "tflite_float": m_float, "tflite_int8": m_int8}, x1, xb, b)
         qat = {}
         if cfg.int8.qat_epochs > 0:
-            qat = ex.qat(system)
+            trained = ex.qat(system)
             tr.load(ex.weights(f"qat_{system.key}"))
             conv_qat = int8.convert(tr.model, calib, folder / f"{system.key}_qat_int8.tflite")
             p_qat = int8.TFLiteModel(folder / conv_qat["path"]).probabilities(ex.x_test)
-            qat = {"stage": {k: v for k, v in qat.items() if k != "test"},
-                   "keras_fake_quant": qat["test"], "int8_tflite": conv_qat,
+            qat = {"stage": {k: v for k, v in trained.items() if k != "test"},
+                   "keras_fake_quant": trained["test"], "int8_tflite": conv_qat,
                    "tflite_int8": ex.scores(p_qat),
                    "agreement_int8_vs_keras_fake_quant": float(np.mean(
                        p_qat.argmax(1) == tr.probabilities(ex.x_test).argmax(1)))}

@@ -32,6 +32,7 @@ import numpy as np
 
 from common.progress import stage
 from common.runs import Run, stage_result
+from common.training import write_log
 from reproductions.fuss_desed.separation_config import (
     VERSION_LABEL,
     SeparationConfig,
@@ -114,15 +115,6 @@ def _head(split, n: int):
                    n_sources=split.n_sources[:n], ids=split.ids[:n])
 
 
-def _write_log(path: Path, history: list[dict]) -> None:
-    import csv
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["step", "loss", "seconds"])
-        writer.writeheader()
-        writer.writerows(history)
-
-
 def example_index(split) -> int:
     """The eval example shown in the spectrogram figure: the first with the most sources."""
     return int(np.argmax(split.n_sources))
@@ -143,13 +135,17 @@ def _per_pair_si_snr(references: np.ndarray, estimates: np.ndarray) -> tuple[np.
 def complexity_stage(run_: Run, cfg: SeparationConfig) -> dict:
     def compute():
         from reproductions.fuss_desed import separation_models as M
-        full = M.count_params(M.build(cfg.model.variant))["trainable"]
-        est = make_estimator(cfg, run_.seed, "count")
-        trained = M.count_params(est.build_model())["trainable"]
+        from reproductions.fuss_desed.separation_layers import HOP_SECONDS
+        full_model = M.build(cfg.model.variant)
+        trained_model = make_estimator(cfg, run_.seed, "count").build_model()
         return {"variant": cfg.model.variant,
                 "expected_trainable_params": M.MODEL_VARIANTS[cfg.model.variant]
                 ["expected_trainable_params"],
-                "full_size_trainable_params": full, "trained_model_trainable_params": trained}
+                "full_size_trainable_params": M.count_params(full_model)["trainable"],
+                "trained_model_trainable_params": M.count_params(trained_model)["trainable"],
+                "full_size_receptive_field_frames": M.receptive_field_frames(full_model),
+                "trained_model_receptive_field_frames": M.receptive_field_frames(trained_model),
+                "frame_step_seconds": HOP_SECONDS}
     return stage_result(run_, "sep_complexity", compute)
 
 
@@ -169,10 +165,27 @@ def data_stage(run_: Run, cfg: SeparationConfig, root: Path, mini: bool, report)
             from data_prep.mini import read_mini
             info = read_mini(root)
             out["mini"] = {"rt60_summary": info.get("rt60_summary"),
-                           "counts": info.get("counts"), "note": info.get("note")}
+                           "counts": info.get("counts"), "note": info.get("note"),
+                           "foreground_pools": _foreground_pools(info)}
         out["files_skipped"] = int(len(report.bad))
         return out
     return stage_result(run_, "sep_data", compute)
+
+
+def _foreground_pools(info: dict) -> dict:
+    """Per split and foreground pool of the mini corpus: distinct recordings on offer and
+    events placed (MINI.json; empty for a version-1 corpus, which had one pool)."""
+    out: dict = {}
+    per_split = info.get("recordings_per_split") or {}
+    for split in [s for s in ("train", "validation", "eval") if s in per_split]:
+        for pool, ids in per_split[split].items():
+            if pool != "background":
+                out.setdefault(split, {})[pool] = {"recordings": len(ids), "events": 0}
+    for ex in info.get("examples", []):
+        for src in ex["sources"][1:]:
+            if src.get("pool") in out.get(ex["split"], {}):
+                out[ex["split"]][src["pool"]]["events"] += 1
+    return out
 
 
 def identity_stage(run_: Run, cfg: SeparationConfig, root: Path, version: str, report) -> dict:
@@ -195,7 +208,7 @@ def baseline_stage(run_: Run, cfg: SeparationConfig, root: Path, version: str, r
                       for s in ("train", "validation", "eval"))
         est = make_estimator(cfg, run_.seed, f"{version} baseline")
         est.fit(tr.mixtures, tr.sources)
-        _write_log(run_.logs / f"sep_{version}_baseline.csv", est.history_)
+        write_log(run_.logs / f"sep_{version}_baseline.csv", est.history_)
         est.model_.save_weights(run_.checkpoints / f"sep_{version}_baseline.weights.h5")
         pred_va, pred_ev = est.predict(va.mixtures), est.predict(ev.mixtures)
         i = example_index(ev)
@@ -298,7 +311,7 @@ def grid_stage(run_: Run, cfg: SeparationConfig, root: Path, version: str, repor
                "points": scorer.records[:len(rows)]}
         if cfg.grid.refit:
             est = search.best_estimator_
-            _write_log(run_.logs / f"sep_{version}_grid_refit.csv", est.history_)
+            write_log(run_.logs / f"sep_{version}_grid_refit.csv", est.history_)
             est.model_.save_weights(run_.checkpoints / f"sep_{version}_grid_refit.weights.h5")
             pred_ev = est.predict(ev.mixtures)
             i = example_index(ev)

@@ -40,7 +40,12 @@ def _what_was_run(run: dict, sep: dict, rel: Path) -> Section:
         rt = (d.get("mini") or {}).get("rt60_summary") or {}
         body.append(
             "The mini corpus is built from Debian-packaged recordings (not FSD50K) in the FUSS "
-            "layout; its reverberant version uses simulated shoebox rooms (pyroomacoustics). "
+            "layout. Foreground events per split (events placed / distinct recordings on offer): "
+            + "; ".join(f"{split} " + ", ".join(f"{pool} {x['events']}/{x['recordings']}"
+                                                 for pool, x in pools.items())
+                        for split, pools in ((d.get("mini") or {}).get("foreground_pools")
+                                             or {}).items())
+            + ". Its reverberant version uses simulated shoebox rooms (pyroomacoustics). "
             f"Measured RT60 {rt.get('measured_mean_s')} s against a target mean of "
             f"{rt.get('target_mean_s')} s ({rt.get('method')}): the image-source method "
             "overshoots its target. Its numbers are MINI_CORPUS: they show the code runs and "
@@ -49,7 +54,13 @@ def _what_was_run(run: dict, sep: dict, rel: Path) -> Section:
         f"Model trained: TDCN++ with {c['trained_model_trainable_params']:,} trainable "
         f"parameters in this profile; the full-size `{c['variant']}` built here has "
         f"**{c['full_size_trainable_params']:,}** (spec §1.1: "
-        f"{c['expected_trainable_params']:,}).")
+        f"{c['expected_trainable_params']:,})."
+        + (f" Receptive field of the dilated convolutions (read from the built layers): "
+           f"{c['trained_model_receptive_field_frames']:,} frames = "
+           f"{c['trained_model_receptive_field_frames'] * c['frame_step_seconds']:.2f} s here, "
+           f"{c['full_size_receptive_field_frames']:,} frames = "
+           f"{c['full_size_receptive_field_frames'] * c['frame_step_seconds']:.2f} s at full size."
+           if "trained_model_receptive_field_frames" in c else ""))
     sep_cfg = cfg.get("separation", {})
     if sep_cfg:
         t = sep_cfg.get("train", {})
