@@ -174,6 +174,29 @@ def test_env_var_and_registry(tree, monkeypatch):
 
 # ----------------------------------------------------------------------------- mini corpus
 
+def test_join_prompts_joins_one_voice_with_pauses_until_the_target_and_cuts_no_prompt():
+    from pathlib import Path
+    from data_prep.sources import Recording
+
+    def prompt(speaker, name):
+        return Recording("asterisk", f"{speaker}/{name}", "speech", "speech", f"{speaker}/{name}",
+                         Path("/nowhere"), None, speaker)
+    pool = [prompt("a", f"p{i}") for i in range(6)] + [prompt("b", "q0")]
+    second = int(SR)
+    audio = lambda rec: np.ones(second)              # every prompt: 1 s, active throughout
+    y, parts = fuss_mini.join_prompts(pool[0], pool, int(2.5 * SR), (0.2, 0.2),
+                                      np.random.default_rng(0), audio, exclude={"a/p1"})
+    assert parts[0] == pool[0] and {r.speaker for r in parts} == {"a"}
+    assert "a/p1" not in [r.id for r in parts] and len(set(parts)) == len(parts)
+    # 1 s + 0.2 s + 1 s = 2.2 s < 2.5 s, so a third prompt is joined whole: 3.4 s.
+    assert len(parts) == 3 and len(y) == int(3.4 * SR)
+    assert np.all(y[second:second + int(0.2 * SR)] == 0) and np.all(y[:second] == 1)
+    # A voice with no other prompt gives the first prompt alone.
+    y, parts = fuss_mini.join_prompts(pool[-1], pool, 5 * SR, (0.2, 0.2),
+                                      np.random.default_rng(0), audio, exclude=set())
+    assert parts == [pool[-1]] and len(y) == second
+
+
 def test_select_sorts_recordings_into_backgrounds_and_two_foreground_pools():
     from pathlib import Path
     from data_prep.sources import Recording
@@ -266,3 +289,8 @@ def test_default_mini_build_time(tmp_path):
         assert 0 < speech < len(packages)
     speech = sum(p.startswith("asterisk-core-sounds") for _, p in fg)
     assert 0.35 < speech / len(fg) < 0.65
+    # Speech events are utterances of joined prompts of one voice, at least 2 s unless the
+    # voice ran out of prompts in that split.
+    utterances = [s for e in info["examples"] for s in e["sources"][1:] if s["pool"] == "speech"]
+    assert np.mean([s["duration_s"] for s in utterances]) > 2.0
+    assert all(len({p.split("/")[0] for p in s.get("parts", [s["id"]])}) == 1 for s in utterances)
