@@ -7,12 +7,13 @@ sources; here the number of sources cycles so each split has as many 1-, 2-, 3- 
 mixtures. Foreground events come from two pools, drawn with probability ``speech_fraction``:
 sound effects (OpenSFX; UFO:AI footsteps, breakage, doors, impacts; Heroes) and speech
 (Asterisk prompts of three voices, en/fr/it, joined with short pauses into utterances of
-``speech_seconds``, one voice each; MINI.json lists the prompts of each as "parts"). Version 1 had the effects only: 102 distinct
-foreground recordings, which the smoke TDCN++ learned by heart without separating unseen ones
-(train +4.6 dB, eval about 0 dB SI-SNRi); FUSS draws on some 20,000 FSD50K clips, and the
+``speech_seconds``, one voice each; MINI.json lists the prompts of each as "parts").
+Version 1 had the effects only: 102 distinct foreground recordings, which the smoke TDCN++
+learned by heart without separating unseen ones (train +4.6 dB, eval about 0 dB SI-SNRi); the
 prompts add 1,686 distinct recordings. Version 2 placed single prompts (1.7 s on average):
-events were short and rarely overlapped, and the smoke model's refit scored -0.4 to +1.1 dB on
-eval over three seeds; joined into utterances (version 3) it scores +2.7 to +3.8 dB. Foreground levels
+events were short and rarely overlapped, and the smoke model's refit scored -0.4 to +1.1 dB
+on dry eval over three seeds; joined into utterances (version 3) it scores +2.7 to +3.8 dB.
+Foreground levels
 are drawn as SNR U(-5, 25) dB against the background (FUSS's scaper setting; active RMS here,
 LUFS there). The reverberant version convolves the same dry sources with RIRs of seeded
 shoebox rooms (data_prep/rooms.py; one room per mixture, one position per source slot, rooms
@@ -22,9 +23,9 @@ Differences from FUSS, on purpose: the convolution is causal by default (the fir
 samples of the full convolution; FUSS used numpy's 'same' mode, which advances the output by
 half the RIR length; FussMiniConfig(convolution="same") does that); each version gets one
 gain per mixture so that its peak stays below PEAK; no .jams
-or .txt files; speech is 8 kHz telephone audio, so a prompt has no energy above 4 kHz (FSD50K
-holds band-limited recordings too, but not this many). Each wav is 16-bit PCM; the mixture is the integer sum of its quantised
-sources, so mixture == sum of sources holds exactly on the decoded files.
+or .txt files; speech is 8 kHz telephone audio, so a prompt has no energy above 4 kHz. Each
+wav is 16-bit PCM; the mixture is the integer sum of its quantised sources, so mixture == sum
+of sources holds exactly on the decoded files.
 
 Splits by recording: background and foreground leak groups are each split into
 train/validation/eval (data_prep/splits.group_split), so a recording's audio never serves two
@@ -59,8 +60,8 @@ MINI_VERSION = 3            # 2: speech prompts and Heroes effects join the fore
 SAMPLERATE = 16000
 SPLITS = ("train", "validation", "eval")
 VERSIONS = ("ssdata", "ssdata_reverb")
-PACKAGES = ("openttd-opensfx", "ufoai-sound", "heroes-sound-effects",
-            "asterisk-core-sounds-en-wav", "asterisk-core-sounds-fr-wav", "asterisk-core-sounds-it-wav")
+PACKAGES = ("openttd-opensfx", "ufoai-sound", "heroes-sound-effects", "asterisk-core-sounds-en-wav",
+            "asterisk-core-sounds-fr-wav", "asterisk-core-sounds-it-wav")
 PEAK = 0.8               # per-version peak of the mixture and of every source
 RIR_SCALE = 10.0         # FUSS reverberate_and_mix.py scale_rirs
 BACKGROUND_RE = (r"ufoai/ambience/(arcticwind|city_abnd_ufoai_atm|sand-city|fire\d*|firesoft"
@@ -77,11 +78,11 @@ class FussMiniConfig:
     n_train: int = 96
     n_validation: int = 24
     n_eval: int = 24
-    # Probability that a foreground event is a speech prompt rather than a sound effect. The
-    # prompts outnumber the effects ten to one; drawing the pool first keeps effects common.
+    # Probability that a foreground event is speech rather than a sound effect. The prompts
+    # outnumber the effects ten to one; drawing the pool first keeps effects common.
     speech_fraction: float = 0.5
     # A speech event joins prompts of one voice, with pauses, up to a length drawn from this
-    # range: single prompts last 1.7 s on average, while FSD50K clips run for several seconds.
+    # range: single prompts last 1.7 s on average and rarely overlap other events.
     speech_seconds: tuple[float, float] = (2.0, 6.0)
     speech_pause_s: tuple[float, float] = (0.15, 0.5)
     snr_db: tuple[float, float] = (-5.0, 25.0)
@@ -123,8 +124,10 @@ def select(recs: list[Recording]) -> tuple[list[Recording], dict[str, list[Recor
     DatasetError when the backgrounds or a pool are empty."""
     bg = [r for r in recs if re.fullmatch(BACKGROUND_RE, r.id)]
     pools = {
-        "effects": [r for r in recs if (r.package == "openttd-opensfx" and r.label not in OPENSFX_EXCLUDE)
-                    or re.fullmatch(FOREGROUND_UFOAI_RE, r.id) or r.package == "heroes-sound-effects"],
+        "effects": [r for r in recs
+                    if (r.package == "openttd-opensfx" and r.label not in OPENSFX_EXCLUDE)
+                    or re.fullmatch(FOREGROUND_UFOAI_RE, r.id)
+                    or r.package == "heroes-sound-effects"],
         "speech": [r for r in recs if r.role == "speech"],
     }
     empty = [name for name, pool in pools.items() if not pool]
@@ -134,8 +137,9 @@ def select(recs: list[Recording]) -> tuple[list[Recording], dict[str, list[Recor
     return bg, pools
 
 
-def join_prompts(first: Recording, pool: list[Recording], target: int, pause_s: tuple[float, float],
-                 rng: np.random.Generator, audio, exclude: set[str]) -> tuple[np.ndarray, list[Recording]]:
+def join_prompts(first: Recording, pool: list[Recording], target: int,
+                 pause_s: tuple[float, float], rng: np.random.Generator, audio,
+                 exclude: set[str]) -> tuple[np.ndarray, list[Recording]]:
     """One speech event: the active part of ``first`` and then of further prompts of its voice
     (from ``pool``, leak groups in ``exclude`` left out), each after a pause drawn from
     ``pause_s``, until ``target`` samples are reached; no prompt is cut. Returns the audio
@@ -191,7 +195,7 @@ def quantise_mixture(sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def mini_key(seed: int, cfg: FussMiniConfig) -> str:
     return stable_hash({"dataset": NAME, "seed": seed, "version": MINI_VERSION, "config": asdict(cfg),
-                        "bg": BACKGROUND_RE, "fg": [FOREGROUND_UFOAI_RE, OPENSFX_EXCLUDE, "heroes", "speech"],
+                        "bg": BACKGROUND_RE, "fg": [FOREGROUND_UFOAI_RE, OPENSFX_EXCLUDE],
                         "peak": PEAK, "rir_scale": RIR_SCALE})
 
 
@@ -308,7 +312,8 @@ def _fill(out: Path, seed: int, cfg: FussMiniConfig) -> mini_corpus.Built:
                                      "onset_s": round(onset / sr, 4),
                                      "duration_s": round(len(clip) / sr, 4),
                                      "snr_db": round(snr, 2),
-                                     **({"parts": [r.id for r in parts]} if len(parts) > 1 else {})})
+                                     **({"parts": [r.id for r in parts]}
+                                        if len(parts) > 1 else {})})
                 used.update(parts)
                 groups.update(leak_group(r) for r in parts)
             room = room_order[i]

@@ -33,6 +33,7 @@ import numpy as np
 from common.progress import stage
 from common.runs import Run, stage_result
 from common.training import write_log
+from data_prep.fuss import SPLITS
 from reproductions.fuss_desed.separation_config import (
     VERSION_LABEL,
     SeparationConfig,
@@ -177,7 +178,7 @@ def _foreground_pools(info: dict) -> dict:
     events placed (MINI.json; empty for a version-1 corpus, which had one pool)."""
     out: dict = {}
     per_split = info.get("recordings_per_split") or {}
-    for split in [s for s in ("train", "validation", "eval") if s in per_split]:
+    for split in [s for s in SPLITS if s in per_split]:
         for pool, ids in per_split[split].items():
             if pool != "background":
                 out.setdefault(split, {})[pool] = {"recordings": len(ids), "events": 0}
